@@ -1,0 +1,234 @@
+"""Readers for corpora, queries and qrels with validation that names file and line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpusfit.data.schema import Document, Qrels, Query
+from corpusfit.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) and turn undecodable bytes into a DataError."""
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, start=1):
+            try:
+                yield i, raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(path, i, f"not valid UTF-8 ({e.reason} at byte {e.start})") from e
+
+
+def _json_records(path: Path) -> Iterator[tuple[int, dict]]:
+    for i, line in _read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(path, i, f"malformed JSON ({e.msg}, column {e.colno})") from e
+        if not isinstance(rec, dict):
+            raise DataError(path, i, "expected a JSON object")
+        yield i, rec
+
+
+def _require_id(path: Path, line: int, rec: dict, key: str = "_id") -> str:
+    if key not in rec:
+        raise DataError(path, line, f"missing '{key}'")
+    value = rec[key]
+    if not isinstance(value, str):
+        raise DataError(path, line, f"'{key}' must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise DataError(path, line, f"'{key}' is empty")
+    return value
+
+
+def _optional_str(path: Path, line: int, rec: dict, key: str) -> str:
+    value = rec.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DataError(path, line, f"'{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def _add_unique(store: dict, key: str, value, path: Path, line: int, what: str) -> None:
+    if key in store:
+        raise DataError(path, line, f"duplicate {what} id '{key}'")
+    store[key] = value
+
+
+def _warn_empty(path: Path, empty: list[str], what: str) -> None:
+    if empty:
+        shown = ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else "")
+        logger.warning("%s: %d %s with empty text (%s)", path, len(empty), what, shown)
+
+
+def read_corpus_jsonl(path: Path) -> dict[str, Document]:
+    docs: dict[str, Document] = {}
+    empty: list[str] = []
+    for i, rec in _json_records(path):
+        doc_id = _require_id(path, i, rec)
+        doc = Document(doc_id, _optional_str(path, i, rec, "text"),
+                       _optional_str(path, i, rec, "title"))
+        if not doc.full_text().strip():
+            empty.append(doc_id)
+        _add_unique(docs, doc_id, doc, path, i, "document")
+    _warn_empty(path, empty, "documents")
+    return docs
+
+
+def read_corpus_tsv(path: Path) -> dict[str, Document]:
+    """``id<TAB>text`` or ``id<TAB>title<TAB>text``; a header starting with id is skipped."""
+    docs: dict[str, Document] = {}
+    empty: list[str] = []
+    for i, line in _read_lines(path):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if i == 1 and parts[0].strip().lower() in {"id", "_id", "doc_id", "docid"}:
+            continue
+        if len(parts) == 2:
+            doc_id, title, text = parts[0], "", parts[1]
+        elif len(parts) == 3:
+            doc_id, title, text = parts
+        else:
+            raise DataError(path, i, f"expected 2 or 3 tab-separated fields, got {len(parts)}")
+        if not doc_id.strip():
+            raise DataError(path, i, "empty document id")
+        if not (title + text).strip():
+            empty.append(doc_id)
+        _add_unique(docs, doc_id, Document(doc_id, text, title), path, i, "document")
+    _warn_empty(path, empty, "documents")
+    return docs
+
+
+def read_corpus_folder(path: Path) -> dict[str, Document]:
+    """Each .txt/.md file is one document; its id is the relative path without suffix."""
+    docs: dict[str, Document] = {}
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES)
+    if not files:
+        raise DataError(path, None, "no .txt or .md files found")
+    empty: list[str] = []
+    for f in files:
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = f.read_bytes()[: e.start].count(b"\n") + 1
+            raise DataError(f, line, f"not valid UTF-8 ({e.reason})") from e
+        doc_id = f.relative_to(path).with_suffix("").as_posix()
+        title = f.stem.replace("_", " ")
+        if not text.strip():
+            empty.append(doc_id)
+        _add_unique(docs, doc_id, Document(doc_id, text.strip(), title), f, None, "document")
+    _warn_empty(path, empty, "documents")
+    return docs
+
+
+def load_corpus(path: str | Path) -> dict[str, Document]:
+    """Load a corpus from a BEIR folder, a ``corpus.jsonl``, a TSV file or a text folder."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, None, "corpus not found")
+    if path.is_dir():
+        if (path / "corpus.jsonl").exists():
+            return read_corpus_jsonl(path / "corpus.jsonl")
+        return read_corpus_folder(path)
+    if path.suffix in {".tsv", ".txt"}:
+        return read_corpus_tsv(path)
+    return read_corpus_jsonl(path)
+
+
+def load_queries(path: str | Path) -> dict[str, Query]:
+    """Load BEIR ``queries.jsonl`` (``_id``, ``text``; other keys kept in ``meta``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, None, "queries file not found")
+    queries: dict[str, Query] = {}
+    empty: list[str] = []
+    for i, rec in _json_records(path):
+        qid = _require_id(path, i, rec)
+        text = _optional_str(path, i, rec, "text")
+        if not text.strip():
+            empty.append(qid)
+        meta = {k: v for k, v in rec.items() if k not in {"_id", "text"}}
+        _add_unique(queries, qid, Query(qid, text, meta), path, i, "query")
+    _warn_empty(path, empty, "queries")
+    return queries
+
+
+def load_qrels(path: str | Path) -> Qrels:
+    """Load BEIR ``qrels/<split>.tsv`` (``query-id corpus-id score`` with header)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, None, "qrels file not found")
+    qrels: Qrels = {}
+    for i, line in _read_lines(path):
+        row = line.rstrip("\r\n")
+        if not row.strip():
+            continue
+        parts = row.split("\t") if "\t" in row else row.split()
+        if i == 1 and parts[0] in {"query-id", "query_id", "qid"}:
+            continue
+        if len(parts) == 4:  # TREC qrels: qid 0 docid rel
+            parts = [parts[0], parts[2], parts[3]]
+        if len(parts) != 3:
+            raise DataError(path, i, f"expected 3 fields (query-id corpus-id score), got {len(parts)}")
+        qid, did, score = parts
+        try:
+            grade = int(float(score))
+        except ValueError as e:
+            raise DataError(path, i, f"score '{score}' is not a number") from e
+        qrels.setdefault(qid, {})[did] = grade
+    return qrels
+
+
+@dataclass
+class BeirData:
+    """A BEIR folder: corpus, queries and the qrels of one split."""
+
+    corpus: dict[str, Document]
+    queries: dict[str, Query]
+    qrels: Qrels
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _check_qrels(qrels: Qrels, corpus: dict, queries: dict, path: Path) -> tuple[Qrels, dict]:
+    """Drop judgments that point at unknown queries or documents; warn with counts."""
+    clean: Qrels = {}
+    bad_q = bad_d = 0
+    for qid, docs in qrels.items():
+        if qid not in queries:
+            bad_q += len(docs)
+            continue
+        kept = {d: g for d, g in docs.items() if d in corpus}
+        bad_d += len(docs) - len(kept)
+        if kept:
+            clean[qid] = kept
+    if bad_q:
+        logger.warning("%s: %d judgments name unknown queries (ignored)", path, bad_q)
+    if bad_d:
+        logger.warning("%s: %d judgments name unknown documents (ignored)", path, bad_d)
+    return clean, {"qrels_unknown_query": bad_q, "qrels_unknown_doc": bad_d}
+
+
+def load_beir(folder: str | Path, split: str = "test") -> BeirData:
+    """Load a BEIR folder; keeps only queries that have judgments in ``split``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, None, "BEIR data folder not found")
+    corpus = load_corpus(folder / "corpus.jsonl")
+    queries = load_queries(folder / "queries.jsonl")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    qrels, dropped = _check_qrels(load_qrels(qrels_path), corpus, queries, qrels_path)
+    judged = {qid: q for qid, q in queries.items() if qid in qrels}
+    return BeirData(corpus, judged, qrels, dropped)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, significance, the eval harness and reports."""

@@ -1,0 +1,39 @@
+"""Paired significance tests between two runs over the same queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    mean_a: float
+    mean_b: float
+    delta: float
+    p_ttest: float
+    p_permutation: float
+    n: int
+
+
+def paired_test(a: dict[str, float], b: dict[str, float], n_resamples: int = 10000,
+                seed: int = 0) -> PairedTest:
+    """Paired t-test and two-sided paired permutation (sign-flip) test of b - a.
+
+    Args:
+        a, b: per-query values of one metric; only queries in both count.
+    """
+    qids = sorted(set(a) & set(b))
+    x = np.array([a[q] for q in qids], dtype=np.float64)
+    y = np.array([b[q] for q in qids], dtype=np.float64)
+    if len(qids) < 2 or np.allclose(x, y):
+        return PairedTest(float(x.mean()) if len(x) else 0.0, float(y.mean()) if len(y) else 0.0,
+                          float((y - x).mean()) if len(x) else 0.0, 1.0, 1.0, len(qids))
+    t = stats.ttest_rel(y, x)
+    perm = stats.permutation_test((y - x,), np.mean, permutation_type="samples",
+                                  n_resamples=n_resamples, alternative="two-sided",
+                                  random_state=seed)
+    return PairedTest(float(x.mean()), float(y.mean()), float((y - x).mean()),
+                      float(t.pvalue), float(perm.pvalue), len(qids))

@@ -1,0 +1,1 @@
+"""First-stage retrieval: dense encoder, BM25, exact index, fusion, run files."""

@@ -1,0 +1,223 @@
+"""Dense encoder over any local sentence-transformers or Hugging Face encoder folder.
+
+Faster than a fixed batch size: texts are tokenized once, sorted by length and
+cut into batches by a *token* budget, so short texts share big batches and no
+batch pads far beyond its longest text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from corpusfit.errors import CorpusfitError
+from corpusfit.models import preset_for, resolve_model
+from corpusfit.retrieve.cache import EmbeddingCache
+from corpusfit.workspace import config_hash
+
+logger = logging.getLogger(__name__)
+
+Pooling = Literal["cls", "mean"]
+Kind = Literal["query", "passage"]
+SETTINGS_FILE = "corpusfit_encoder.json"
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How texts become vectors; saved with every model corpusfit writes."""
+
+    pooling: Pooling = "mean"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    query_max_length: int = 64
+    passage_max_length: int = 256
+    normalize: bool = True
+
+    def prefix(self, kind: Kind) -> str:
+        return self.query_prefix if kind == "query" else self.passage_prefix
+
+    def max_length(self, kind: Kind) -> int:
+        return self.query_max_length if kind == "query" else self.passage_max_length
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def detect_settings(model_dir: str, name: str) -> dict:
+    """Settings found in the folder: corpusfit's own file, else sentence-transformers files."""
+    folder = Path(model_dir)
+    own = _read_json(folder / SETTINGS_FILE)
+    if own is not None:
+        return own
+    found: dict = {}
+    preset = preset_for(name) or preset_for(model_dir)
+    if preset:
+        found.update(pooling=preset.pooling, query_prefix=preset.query_prefix,
+                     passage_prefix=preset.passage_prefix)
+    pool = _read_json(folder / "1_Pooling" / "config.json")
+    if pool:
+        found["pooling"] = "cls" if pool.get("pooling_mode_cls_token") else "mean"
+    st_cfg = _read_json(folder / "config_sentence_transformers.json") or {}
+    prompts = st_cfg.get("prompts") or {}
+    if prompts.get("query"):
+        found["query_prefix"] = prompts["query"]
+    for key in ("document", "passage", "corpus"):
+        if prompts.get(key):
+            found["passage_prefix"] = prompts[key]
+    bert_cfg = _read_json(folder / "sentence_bert_config.json") or {}
+    if bert_cfg.get("max_seq_length"):
+        found["passage_max_length"] = int(bert_cfg["max_seq_length"])
+    modules = _read_json(folder / "modules.json") or []
+    if modules and not any("Normalize" in m.get("type", "") for m in modules):
+        found["normalize"] = False
+    return found
+
+
+def model_fingerprint(model_dir: str) -> str:
+    """Cheap identity of a model folder: path plus names, sizes, mtimes of weight files."""
+    folder = Path(model_dir)
+    if not folder.exists():
+        return model_dir
+    parts = [str(folder.resolve())]
+    for f in sorted(folder.rglob("*")):
+        if f.suffix in {".safetensors", ".bin", ".pt"}:
+            st = f.stat()
+            parts.append(f"{f.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}")
+    return config_hash(parts)
+
+
+class DenseEncoder:
+    """A transformer encoder plus pooling, prefixes and normalization."""
+
+    def __init__(self, model, tokenizer, settings: EncoderSettings, name: str = "",
+                 device: str | None = None, passage_model: str | None = None):
+        self.model = model
+        # Query-only models keep the base model for passages, so the index is reused.
+        self.passage_model = passage_model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.name = name
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(self.device)
+
+    @classmethod
+    def load(cls, model: str, device: str | None = None, **overrides) -> DenseEncoder:
+        """Load from a short name, local folder or hub id; ``overrides`` set EncoderSettings."""
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_model(model)
+        found = detect_settings(path, model)
+        passage_model = found.pop("passage_model", None)
+        found.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            settings = EncoderSettings(**found)
+        except TypeError as e:
+            raise CorpusfitError(f"bad encoder setting for {model}: {e}") from e
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            net = AutoModel.from_pretrained(path)
+        except OSError as e:
+            raise CorpusfitError(f"cannot load model '{model}' from {path}: {e}") from e
+        net.eval()
+        logger.info("loaded encoder %s (%s)", model, settings)
+        return cls(net, tokenizer, settings, name=path, device=device,
+                   passage_model=passage_model)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def cache_namespace(self, kind: Kind) -> str:
+        return config_hash([model_fingerprint(self.name), asdict(self.settings), kind])
+
+    def tokenize(self, texts: list[str], kind: Kind, padding: bool = True):
+        """Tokenize with the kind's prefix and max length; tensors on the model device."""
+        prefix = self.settings.prefix(kind)
+        batch = self.tokenizer([prefix + t for t in texts], padding=padding, truncation=True,
+                               max_length=self.settings.max_length(kind), return_tensors="pt")
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def embed(self, features: dict) -> torch.Tensor:
+        """Pooled (and normalized) embeddings of tokenized inputs; keeps the autograd graph."""
+        out = self.model(**features).last_hidden_state
+        if self.settings.pooling == "cls":
+            emb = out[:, 0]
+        else:
+            mask = features["attention_mask"].unsqueeze(-1).to(out.dtype)
+            emb = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        if self.settings.normalize:
+            emb = torch.nn.functional.normalize(emb, dim=-1)
+        return emb
+
+    def _batches(self, texts: list[str], kind: Kind, batch_tokens: int, max_batch: int):
+        prefix = self.settings.prefix(kind)
+        enc = self.tokenizer([prefix + t for t in texts], truncation=True,
+                             max_length=self.settings.max_length(kind))
+        ids = enc["input_ids"]
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        batch: list[int] = []
+        for i in order:
+            width = max(len(ids[batch[0]]) if batch else 0, len(ids[i]))
+            if batch and ((len(batch) + 1) * width > batch_tokens or len(batch) >= max_batch):
+                yield batch, [ids[j] for j in batch]
+                batch = []
+            batch.append(int(i))
+        if batch:
+            yield batch, [ids[j] for j in batch]
+
+    @torch.inference_mode()
+    def _encode_uncached(self, texts: list[str], kind: Kind, batch_tokens: int,
+                         max_batch: int, show_progress: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        bar = tqdm(total=len(texts), desc=f"encode {kind}s", unit="text",
+                   disable=not show_progress, leave=False)
+        for positions, ids in self._batches(texts, kind, batch_tokens, max_batch):
+            feats = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+            feats = {k: v.to(self.device) for k, v in feats.items()}
+            out[positions] = self.embed(feats).float().cpu().numpy()
+            bar.update(len(positions))
+        bar.close()
+        return out
+
+    def encode(self, texts: list[str], kind: Kind = "passage", batch_tokens: int = 16384,
+               max_batch: int = 256, cache_dir: str | os.PathLike | None = None,
+               show_progress: bool = True) -> np.ndarray:
+        """Encode texts to a float32 matrix (rows in input order), using the cache if given."""
+        if cache_dir is None:
+            return self._encode_uncached(texts, kind, batch_tokens, max_batch, show_progress)
+        cache = EmbeddingCache(cache_dir, self.cache_namespace(kind))
+        hits, misses = cache.get(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, vec in hits.items():
+            out[i] = vec
+        if misses:
+            miss_texts = list(dict.fromkeys(texts[i] for i in misses))
+            emb = self._encode_uncached(miss_texts, kind, batch_tokens, max_batch, show_progress)
+            cache.put(miss_texts, emb)
+            row = {t: emb[j] for j, t in enumerate(miss_texts)}
+            for i in misses:
+                out[i] = row[texts[i]]
+        logger.debug("encode %s: %d cached, %d computed", kind, len(hits), len(misses))
+        return out
+
+    def with_settings(self, **changes) -> DenseEncoder:
+        """Same weights, other settings (e.g. a different max length)."""
+        return DenseEncoder(self.model, self.tokenizer, replace(self.settings, **changes),
+                            self.name, str(self.device), self.passage_model)
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Save as a sentence-transformers folder (loads with ``SentenceTransformer``)."""
+        from corpusfit.retrieve.st_export import save_sentence_transformer
+
+        save_sentence_transformer(self, Path(folder))

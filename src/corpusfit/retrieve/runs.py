@@ -1,0 +1,42 @@
+"""TREC run files: ``qid Q0 docid rank score tag``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpusfit.errors import DataError
+from corpusfit.workspace import atomic_path
+
+Run = dict[str, dict[str, float]]
+"""query id -> document id -> score (higher is better)."""
+
+
+def ranked(docs: dict[str, float], depth: int | None = None) -> list[tuple[str, float]]:
+    """Documents sorted by score (desc), ties broken by doc id for determinism."""
+    items = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
+    return items[:depth] if depth else items
+
+
+def write_trec_run(path: str | Path, run: Run, tag: str = "corpusfit") -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for qid in run:
+            for rank, (did, score) in enumerate(ranked(run[qid]), start=1):
+                f.write(f"{qid} Q0 {did} {rank} {score!r} {tag}\n")
+
+
+def read_trec_run(path: str | Path) -> Run:
+    path = Path(path)
+    run: Run = {}
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 6:
+                raise DataError(path, i, f"expected 6 fields in a TREC run line, got {len(parts)}")
+            try:
+                score = float(parts[4])
+            except ValueError as e:
+                raise DataError(path, i, f"score '{parts[4]}' is not a number") from e
+            run.setdefault(parts[0], {})[parts[2]] = score
+    return run

@@ -1,0 +1,195 @@
+"""Crash-safe file primitives shared by every stage.
+
+Whole files are written to a temporary name and renamed (atomic on POSIX).
+Long stages append JSON lines in small flushed batches; a reader skips a torn
+last line left by a crash, so a rerun continues from the last complete record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it over ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write a text file."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write pretty JSON."""
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
+    """Atomically write JSON lines; returns the number of records."""
+    n = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def iter_jsonl_numbered(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record) from an append-only JSONL file.
+
+    A torn final line left by a crash is skipped with a warning; a malformed
+    line anywhere else is real corruption and raises DataError.
+    """
+    from corpusfit.errors import DataError
+
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield i, json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == len(lines) and not line.endswith("\n"):
+                logger.warning("%s: ignoring torn last line %d (interrupted write)", path, i)
+                return
+            raise DataError(path, i, f"malformed JSON ({e.msg})") from e
+
+
+def iter_jsonl_tolerant(path: str | os.PathLike) -> Iterator[dict]:
+    """Records of :func:`iter_jsonl_numbered` without line numbers."""
+    for _, rec in iter_jsonl_numbered(path):
+        yield rec
+
+
+class JsonlAppender:
+    """Append JSON records durably: each ``flush`` writes whole lines and fsyncs.
+
+    On open, a torn last line (no trailing newline) is truncated away so that
+    new records start on a fresh line.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair_tail()
+        self._f = open(self.path, "a", encoding="utf-8")
+        self._buffer: list[str] = []
+
+    def _repair_tail(self) -> None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        with open(self.path, "rb+") as f:
+            data = f.read()
+            if data.endswith(b"\n"):
+                return
+            cut = data.rfind(b"\n") + 1
+            f.truncate(cut)
+            logger.warning("%s: dropped a torn last line from an interrupted run", self.path)
+
+    def add(self, record: dict) -> None:
+        self._buffer.append(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        self._f.write("".join(self._buffer))
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._buffer.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._f.close()
+
+    def __enter__(self) -> JsonlAppender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def config_hash(obj: Any) -> str:
+    """Stable hash of a JSON-serialisable config."""
+    blob = json.dumps(obj, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+MANIFEST = "manifest.json"
+
+
+def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict:
+    """What makes a stage's output valid: its config hash, input hashes, package version."""
+    from corpusfit import __version__
+
+    hashed = {}
+    for name, p in sorted(inputs.items()):
+        p = Path(p)
+        if p.is_dir():
+            hashed[name] = config_hash(sorted(
+                (str(f.relative_to(p)), file_sha256(f)) for f in p.rglob("*") if f.is_file()))
+        else:
+            hashed[name] = file_sha256(p) if p.exists() else "missing"
+    return {"config_hash": config_hash(config), "inputs": hashed, "version": __version__}
+
+
+def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict) -> bool:
+    """True when the stage finished (manifest written last) with the same fingerprint."""
+    path = Path(stage_dir) / MANIFEST
+    if not path.exists():
+        return False
+    try:
+        old = read_json(path)
+    except (OSError, json.JSONDecodeError):
+        return False
+    return all(old.get(k) == v for k, v in fingerprint.items())
+
+
+def write_manifest(stage_dir: str | os.PathLike, fingerprint: dict, config: Any,
+                   counts: dict | None = None, timings: dict | None = None) -> None:
+    """Write the manifest as a stage's last act (atomic)."""
+    write_json(Path(stage_dir) / MANIFEST, {**fingerprint, "config": config,
+                                            "counts": counts or {}, "timings": timings or {}})
