@@ -41,14 +41,16 @@ def test_corpus_errors_name_file_and_line(tmp_path, line, reason):
 
 
 def test_undecodable_bytes(tmp_path):
-    path = _write(tmp_path / "corpus.jsonl", b'{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "\xff"}\n')
+    data = b'{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "\xff"}\n'
+    path = _write(tmp_path / "corpus.jsonl", data)
     with pytest.raises(DataError) as e:
         load_corpus(path)
     assert e.value.line == 2 and "UTF-8" in e.value.reason
 
 
 def test_empty_text_warns_and_counts(tmp_path, caplog):
-    path = _write(tmp_path / "corpus.jsonl", '{"_id": "a", "text": ""}\n{"_id": "b", "text": "x"}\n')
+    data = '{"_id": "a", "text": ""}\n{"_id": "b", "text": "x"}\n'
+    path = _write(tmp_path / "corpus.jsonl", data)
     docs = load_corpus(path)
     assert len(docs) == 2
     assert "1 documents with empty text" in caplog.text

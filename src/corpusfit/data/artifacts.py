@@ -96,7 +96,8 @@ def iter_artifact(path: str | Path, record: type[R]) -> Iterator[R]:
         except ValidationError as e:
             first = e.errors()[0]
             loc = ".".join(str(x) for x in first["loc"]) or "record"
-            raise DataError(path, line_no, f"invalid {record.__name__}: {loc}: {first['msg']}") from e
+            reason = f"invalid {record.__name__}: {loc}: {first['msg']}"
+            raise DataError(path, line_no, reason) from e
 
 
 def load_artifact(path: str | Path, record: type[R]) -> list[R]:

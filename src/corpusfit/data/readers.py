@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections.abc import Iterator
@@ -182,7 +181,8 @@ def load_qrels(path: str | Path) -> Qrels:
         if len(parts) == 4:  # TREC qrels: qid 0 docid rel
             parts = [parts[0], parts[2], parts[3]]
         if len(parts) != 3:
-            raise DataError(path, i, f"expected 3 fields (query-id corpus-id score), got {len(parts)}")
+            raise DataError(path, i, f"expected 3 fields (query-id corpus-id score), "
+                                     f"got {len(parts)}")
         qid, did, score = parts
         try:
             grade = int(float(score))

@@ -12,9 +12,10 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    p.add_argument("--data", required=True,
+                   help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
     p.add_argument("--retriever", action="append", required=True, metavar="SPEC",
-                   help="bm25 | model short name, folder or hub id | rrf:A+B | run file; repeatable")
+                   help="bm25 | model name, folder or hub id | rrf:A+B | run file; repeatable")
     p.add_argument("--split", default="test", help="qrels split (default: test)")
     p.add_argument("--output", help="folder for run files and metrics.json")
     p.add_argument("--depth", type=int, default=1000, help="documents retrieved per query")

@@ -60,7 +60,8 @@ class Harness:
         if spec.startswith("rrf:"):
             parts = [p for p in spec[4:].split("+") if p]
             if len(parts) < 2:
-                raise CorpusfitError(f"fusion '{spec}' needs at least two retrievers, e.g. rrf:bm25+minilm")
+                raise CorpusfitError(f"fusion '{spec}' needs at least two retrievers, "
+                                     "e.g. rrf:bm25+minilm")
             return rrf([self.run(p) for p in parts], k=self.options.rrf_k, depth=self.options.depth)
         if spec == "bm25":
             return self._bm25()

@@ -18,6 +18,8 @@ class BM25Index:
                  stopwords: str | None = "en"):
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import; keep its chatter out of our logs.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.doc_ids = list(doc_ids)
         self.stopwords = stopwords
         self._bm25s = bm25s

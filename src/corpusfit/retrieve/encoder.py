@@ -180,7 +180,7 @@ class DenseEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        bar = tqdm(total=len(texts), desc=f"encode {kind}s", unit="text",
+        bar = tqdm(total=len(texts), desc=f"encode {kind} texts", unit="text",
                    disable=not show_progress, leave=False)
         for positions, ids in self._batches(texts, kind, batch_tokens, max_batch):
             feats = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")

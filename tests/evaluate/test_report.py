@@ -1,0 +1,142 @@
+"""The report renders from a synthetic run dir: tables, plots, self-contained HTML."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from corpusfit.evaluate.report import write_report
+from corpusfit.evaluate.report_data import collect
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _stage(run: Path, folder: str, counts: dict, seconds: float) -> Path:
+    d = run / folder
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "manifest.json").write_text(json.dumps({"config_hash": "x", "counts": counts}))
+    (d / ".pipeline.json").write_text(json.dumps({"status": "done", "seconds": seconds}))
+    return d
+
+
+def make_run_dir(run: Path) -> Path:
+    types = ["question", "claim", "keywords"]
+    _stage(run, "01-ingest", {"passages": 120, "duplicates": 3}, 1.5)
+    gen = _stage(run, "02-generate", {"accepted": 9, "rejected": {"too_short": 2, "preamble": 1}},
+                 300.0)
+    _jsonl(gen / "queries.jsonl", [{"qid": f"q{i}", "text": f"query {i}", "type": types[i % 3],
+                                    "source_id": f"d{i}"} for i in range(9)])
+    _jsonl(gen / "rejected.jsonl", [{"source_id": "d1", "type": "claim", "reason": "too_short",
+                                     "raw": "x"}] * 3)
+    mine = _stage(run, "03-mine", {"queries": 9, "round_trip_kept": 8}, 40.0)
+    _jsonl(mine / "candidates.jsonl", [{"qid": f"q{i}", "type": types[i % 3]} for i in range(8)])
+    label = _stage(run, "04-label", {"lists": 6, "source_first": 7}, 120.0)
+    _jsonl(label / "lists.jsonl", [{"qid": f"q{i}", "type": types[i % 3],
+                                    "split": "dev" if i == 0 else "train"} for i in range(6)])
+    for folder, scale in (("05-train", 1.0), ("05-train-infonce", 2.0)):
+        train = _stage(run, folder, {"train_lists": 5}, 200.0)
+        _jsonl(train / "train_log.jsonl", [
+            {"step": s, "epoch": 0, "lr": 1e-4, "loss": scale / (s + 1),
+             "listwise": 0.8 / (s + 1), "infonce": 0.2 * scale / (s + 1)} for s in range(12)])
+    ev = _stage(run, "06-evaluate", {"test_queries": 3}, 60.0)
+    metrics = {"n_queries": 3, "baseline": "base", "retrievers": {
+        name: {"name": name, "spec": name, "metrics": {"nDCG@10": v, "R@100": r},
+               **({"vs_baseline": {"metric": "nDCG@10", "delta": v - 0.389, "p_ttest": 0.04,
+                                   "p_permutation": 0.05}} if name != "base" else {})}
+        for name, v, r in (("base", 0.389, 0.789), ("specialized", 0.431, 0.82),
+                           ("infonce", 0.37, 0.77), ("bm25", 0.352, 0.734),
+                           ("hybrid", 0.411, 0.801))}}
+    (ev / "metrics.json").write_text(json.dumps(metrics))
+    agree = {m: {t: {"n": 2, "kendall_tau": tau, "ndcg10_vs_teacher": 0.7, "top1": 0.5}
+                 for t in ["all", *types]} for m, tau in (("base", 0.2), ("specialized", 0.5))}
+    (ev / "agreement.json").write_text(json.dumps(agree))
+    return run
+
+
+def test_collect_reads_every_artifact(tmp_path):
+    data = collect(make_run_dir(tmp_path / "run"))
+    assert data["type_counts"]["question"] == {"generated": 3, "mined": 3, "labeled": 2,
+                                               "labeled_dev": 1, "labeled_train": 1}
+    assert data["type_counts"]["claim"]["rejected"] == 3
+    assert set(data["losses"]) == {"05-train", "05-train-infonce"}
+    assert set(data["losses"]["05-train"]) == {"loss", "listwise", "infonce"}  # not lr/epoch
+    assert data["losses"]["05-train"]["loss"][0] == (0.0, 1.0)
+    assert {"stage": "02-generate", "count": "rejected.too_short", "value": 2} in data["filters"]
+    assert data["seconds"]["02-generate"] == 300.0
+
+
+def test_report_files_are_written_and_self_contained(tmp_path):
+    run = make_run_dir(tmp_path / "run")
+    out = run / "07-report"
+    info = write_report(run, out, title="demo")
+    assert info["figures"] == 5
+    md = (out / "report.md").read_text()
+    assert "| specialized | 0.4310 | 0.8200 | +0.0420 | 0.05 |" in md
+    for stem in ("metrics", "types", "agreement", "losses", "time"):
+        assert (out / "plots" / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
+        assert f"(plots/{stem}.png)" in md
+    html = (out / "report.html").read_text()
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 5
+    assert all(base64.b64decode(b).startswith(PNG_MAGIC) for b in images)
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(https?:|//)', html)  # nothing fetched from outside
+    assert "rejected.too_short" in html and "kendall_tau" in html
+
+
+def test_partial_run_gets_a_partial_report(tmp_path):
+    run = tmp_path / "run"
+    (run / "01-ingest").mkdir(parents=True)
+    (run / "01-ingest" / "manifest.json").write_text('{"counts": {"passages": 4}}')
+    info = write_report(run, run / "07-report")
+    assert info["figures"] == 0
+    md = (run / "07-report" / "report.md").read_text()
+    assert "| 01-ingest | passages | 4 |" in md
+
+
+def _check_report_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "check_report.py"
+    spec = importlib.util.spec_from_file_location("check_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(tmp_path):
+    check = _check_report_module()
+    chromium = check.find_chromium()
+    if chromium is None:
+        pytest.skip("chromium not installed (Debian: apt-get install -y chromium)")
+    run = make_run_dir(tmp_path / "run")
+    write_report(run, run / "07-report")
+    result = check.check_report(run / "07-report" / "report.html", tmp_path / "shot.png",
+                                chromium)
+    assert check.problems(result, min_images=5) == []
+    assert result["images_total"] == 5
+    assert (tmp_path / "shot.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.slow
+def test_browser_check_catches_console_errors_and_broken_images(tmp_path):
+    check = _check_report_module()
+    chromium = check.find_chromium()
+    if chromium is None:
+        pytest.skip("chromium not installed (Debian: apt-get install -y chromium)")
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="data:image/png;base64,AAAA">'
+                    '<script>console.error("boom")</script></body></html>')
+    bad = check.problems(check.check_report(page, tmp_path / "bad.png", chromium))
+    assert any("boom" in b for b in bad)
+    assert any("0 of 1 images" in b for b in bad)
