@@ -1,0 +1,168 @@
+"""The ingest stage: normalize a corpus, find near-duplicates, hold out and sample passages.
+
+Outputs (in ``out_dir``): ``corpus.jsonl`` (BEIR records with normalized whitespace),
+``duplicates.jsonl`` (``{"_id", "duplicate_of"}``), ``heldout.txt`` and ``sampled.txt``
+(one id per line; the passages the generate stage writes queries for) and, last,
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+import unicodedata
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from corpusfit.data.readers import load_corpus
+from corpusfit.data.schema import Document
+from corpusfit.errors import DataError
+from corpusfit.workspace import (
+    manifest_matches,
+    read_json,
+    stage_fingerprint,
+    write_jsonl,
+    write_manifest,
+    write_text,
+)
+
+logger = logging.getLogger(__name__)
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+class IngestConfig(BaseModel):
+    """Settings of the ingest stage; these defaults are the only ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sample: int | None = Field(None, ge=1, description="passages sampled; None = all")
+    heldout_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of passages held out")
+    heldout_file: str | None = Field(None, description="file of held-out ids, one per line")
+    dedup: bool = True
+    seed: int = 13
+
+    @model_validator(mode="after")
+    def _one_heldout_source(self) -> IngestConfig:
+        if self.heldout_file and self.heldout_fraction:
+            raise ValueError("give heldout_file or heldout_fraction, not both")
+        return self
+
+
+def normalize_text(text: str) -> str:
+    """Whitespace-normalized text kept in the corpus (NFC, single spaces)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def dedup_key(text: str) -> str:
+    """Aggressive normalization for duplicate detection: case, accents and punctuation gone."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", folded).strip()
+
+
+def find_near_duplicates(docs: dict[str, Document]) -> dict[str, str]:
+    """Map duplicate id -> id of the passage that contains it.
+
+    Passages are sorted by normalized text; a passage whose normalized text is
+    contained in its successor's is a duplicate of it (the longer one is kept).
+    Sorting makes exact copies and prefixes neighbours, which is the rule of the
+    paper's released code; it is linear after the sort.
+    """
+    keyed = sorted((dedup_key(d.full_text()), doc_id) for doc_id, d in docs.items())
+    keyed = [(k, i) for k, i in keyed if k]
+    duplicates: dict[str, str] = {}
+    for (key, doc_id), (next_key, next_id) in zip(keyed, keyed[1:]):
+        if key in next_key:
+            duplicates[doc_id] = next_id
+    # Point every duplicate at the passage finally kept (chains a ⊂ b ⊂ c -> c).
+    for doc_id, target in duplicates.items():
+        while target in duplicates:
+            target = duplicates[target]
+        duplicates[doc_id] = target
+    return duplicates
+
+
+def read_id_file(path: str | Path, known: dict[str, Document]) -> list[str]:
+    """Ids, one per line (blank lines and ``#`` comments skipped); unknown ids are errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "held-out id file not found")
+    ids: list[str] = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        doc_id = line.strip()
+        if not doc_id or doc_id.startswith("#"):
+            continue
+        if doc_id not in known:
+            raise DataError(path, i, f"unknown document id '{doc_id}'")
+        ids.append(doc_id)
+    return ids
+
+
+def choose_heldout(config: IngestConfig, docs: dict[str, Document]) -> list[str]:
+    """Held-out ids from the file or a seeded fraction of the corpus."""
+    if config.heldout_file:
+        return read_id_file(config.heldout_file, docs)
+    if not config.heldout_fraction:
+        return []
+    ids = sorted(docs)
+    random.Random(f"heldout:{config.seed}").shuffle(ids)
+    return sorted(ids[: round(config.heldout_fraction * len(ids))])
+
+
+def sample_passages(config: IngestConfig, eligible: list[str]) -> list[str]:
+    """A seeded shuffle of the eligible ids, cut to ``sample``.
+
+    The whole list is shuffled first so that a larger sample with the same seed
+    extends a smaller one (rerunning with a bigger --limit reuses earlier work).
+    """
+    order = sorted(eligible)
+    random.Random(f"sample:{config.seed}").shuffle(order)
+    return order if config.sample is None else order[: config.sample]
+
+
+def _summary(docs, duplicates, empty, heldout, sampled) -> dict:
+    return {"documents": len(docs), "duplicates": len(duplicates), "empty": len(empty),
+            "heldout": len(heldout), "sampled": len(sampled)}
+
+
+def run_ingest(config: IngestConfig, corpus_path: str | Path, out_dir: str | Path) -> dict:
+    """Run the ingest stage (skipped when its manifest matches); returns the counts."""
+    out = Path(out_dir)
+    inputs = {"corpus": corpus_path}
+    if config.heldout_file:
+        inputs["heldout"] = config.heldout_file
+    fingerprint = stage_fingerprint(config.model_dump(), inputs)
+    if manifest_matches(out, fingerprint):
+        logger.info("ingest: %s is up to date", out)
+        return read_json(out / "manifest.json")["counts"]
+    start = time.perf_counter()
+    raw = load_corpus(corpus_path)
+    docs = {i: Document(i, normalize_text(d.text), normalize_text(d.title)) for i, d in raw.items()}
+    empty = sorted(i for i, d in docs.items() if not d.full_text())
+    duplicates = find_near_duplicates(docs) if config.dedup else {}
+    heldout = choose_heldout(config, docs)
+    excluded = set(duplicates) | set(empty) | set(heldout)
+    sampled = sample_passages(config, [i for i in docs if i not in excluded])
+    write_jsonl(out / "corpus.jsonl",
+                ({"_id": d.id, "title": d.title, "text": d.text} for d in docs.values()))
+    write_jsonl(out / "duplicates.jsonl",
+                ({"_id": i, "duplicate_of": t} for i, t in sorted(duplicates.items())))
+    write_text(out / "heldout.txt", "".join(f"{i}\n" for i in heldout))
+    write_text(out / "sampled.txt", "".join(f"{i}\n" for i in sampled))
+    counts = _summary(docs, duplicates, empty, heldout, sampled)
+    write_manifest(out, fingerprint, config.model_dump(), counts,
+                   {"seconds": round(time.perf_counter() - start, 3)})
+    logger.info("ingest: %(documents)d documents, %(duplicates)d near-duplicates, "
+                "%(heldout)d held out, %(sampled)d sampled", counts)
+    return counts
+
+
+def read_ids(path: str | Path) -> list[str]:
+    """Ids of ``sampled.txt``/``heldout.txt`` in file order."""
+    text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
+    return [line.strip() for line in text.splitlines() if line.strip()]

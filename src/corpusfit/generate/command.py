@@ -1,0 +1,107 @@
+"""``corpusfit generate``: write synthetic queries of several types for corpus passages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+HELP = "generate synthetic queries (question, claim, keywords, title, natural, ...) with an LLM"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="corpus (BEIR folder, corpus.jsonl, TSV, text folder); "
+                                    "ingested into OUT/ingest first")
+    src.add_argument("--ingest", help="output folder of `corpusfit ingest`")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--limit", type=int, default=None,
+                   help="with --data: seeded sample of this many passages (default: all)")
+    p.add_argument("--config", help="YAML/TOML file with generate settings (as GenerateConfig)")
+    p.add_argument("--types", help="comma-separated query types "
+                                   "(default: question,claim,keywords,title,natural)")
+    p.add_argument("--type-file", help="YAML/TOML file of user-defined query types")
+    p.add_argument("--backend", help="llama-cpp | transformers | openai | vllm | module:Class")
+    p.add_argument("--model", help="GGUF path or bundled name (smollm2, qwen2.5-coder-0.5b), "
+                                   "model folder, or served model name")
+    p.add_argument("--base-url", help="openai backend: server URL (else $OPENAI_BASE_URL)")
+    p.add_argument("--concurrency", type=int, help="openai backend: parallel requests")
+    p.add_argument("--threads", type=int, help="CPU threads of local backends")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--attempts", type=int, help="generations tried per (passage, type)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--force", action="store_true", help="discard earlier results and redo")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _load_file(path: str) -> dict:
+    import tomllib
+    import yaml
+
+    from corpusfit.errors import DataError
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.endswith(".toml") else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+        raise DataError(path, None, f"cannot parse: {e}") from e
+    if not isinstance(data, dict):
+        raise DataError(path, None, "expected a mapping of generate settings")
+    return data.get("generate", data)
+
+
+def config_from_args(args: argparse.Namespace):
+    """GenerateConfig: file settings, then command-line options on top."""
+    from pydantic import ValidationError
+
+    from corpusfit.errors import ConfigError
+    from corpusfit.generate.config import GenerateConfig
+
+    data = _load_file(args.config) if args.config else {}
+    top = {"types": args.types.split(",") if args.types else None, "type_file": args.type_file,
+           "attempts": args.attempts, "seed": args.seed}
+    backend = {"name": args.backend, "model": args.model, "base_url": args.base_url,
+               "concurrency": args.concurrency, "n_threads": args.threads}
+    sampling = {"temperature": args.temperature, "max_new_tokens": args.max_new_tokens}
+    data.update({k: v for k, v in top.items() if v is not None})
+    for section, values in (("backend", backend), ("sampling", sampling)):
+        given = {k: v for k, v in values.items() if v is not None}
+        data[section] = {**data.get(section, {}), **given}
+    try:
+        return GenerateConfig.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise ConfigError(f"generate: {'.'.join(map(str, first['loc']))}: {first['msg']}") from e
+
+
+def main(args: argparse.Namespace) -> int:
+    from corpusfit.data.ingest import IngestConfig, run_ingest
+    from corpusfit.evaluate.tables import text_table
+    from corpusfit.generate.runner import run_generate
+    from corpusfit.generate.stats import COLUMNS
+    from corpusfit.generate.types import resolve_types
+
+    config = config_from_args(args)
+    resolve_types(config.types, config.type_file)  # fail on a bad type before any work
+    out = Path(args.out)
+    ingest_dir = Path(args.ingest) if args.ingest else out / "ingest"
+    if args.data:
+        counts = run_ingest(IngestConfig(sample=args.limit, seed=config.seed), args.data,
+                            ingest_dir)
+        print(f"ingest: {counts['documents']} documents, {counts['duplicates']} near-duplicates "
+              f"and {counts['heldout']} held out excluded, {counts['sampled']} sampled")
+    summary = run_generate(config, ingest_dir, out, force=args.force,
+                           progress=not args.no_progress)
+    print()
+    print(text_table(summary.rows(), COLUMNS))
+    print(f"\n{summary.new_records} (passage, type) pairs done in this run in "
+          f"{summary.seconds:.1f}s: {summary.queries_per_second:.2f} queries/s "
+          f"({summary.generations} generations; resampled after rejection: "
+          f"{sum(v for k, v in summary.retried.items() if k != 'server_retry')}, "
+          f"server retries: {summary.retried.get('server_retry', 0)})")
+    print(f"{summary.total_accepted} queries in {out / 'queries.jsonl'}, "
+          f"{summary.total_rejected} rejections in {out / 'rejected.jsonl'}")
+    return 0

@@ -1,0 +1,75 @@
+"""Typed configuration of the generate stage; these defaults are the only ones."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpusfit.generate.types import BUILTIN_TYPES
+
+# The bundled generator used when no model is given. Qwen2.5-Coder-0.5B passes the filters far
+# more often than SmolLM2-135M (which fails the zero-shot `natural` type almost always) and
+# writes better queries; see benchmarks/results/generate.md.
+DEFAULT_GGUF = "qwen2.5-coder-0.5b"
+
+
+class SamplingConfig(BaseModel):
+    """Decoding settings shared by all backends (the paper: temperature 0.8, 50 new tokens)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(0.8, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(50, ge=1)
+
+
+class BackendConfig(BaseModel):
+    """Which LLM runs and how.
+
+    ``name`` is a registered backend (``llama-cpp``, ``transformers``, ``openai``,
+    ``vllm``) or ``package.module:Class`` for a user backend. ``model`` is a GGUF
+    path or bundled name (llama-cpp, transformers), a model folder or hub id
+    (transformers, vllm) or the served model name (openai; default: the first
+    model the server lists).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "llama-cpp"
+    model: str | None = None
+    base_url: str | None = Field(None, description="openai: server URL (else $OPENAI_BASE_URL)")
+    api_key: str | None = Field(None, description="openai: key (else $OPENAI_API_KEY)")
+    concurrency: int = Field(4, ge=1, description="openai: parallel requests")
+    timeout: float = Field(60.0, gt=0, description="openai: seconds per request")
+    max_retries: int = Field(4, ge=0, description="openai: retries of failed requests")
+    backoff: float = Field(1.0, ge=0, description="openai: first retry delay, doubled each time")
+    n_ctx: int = Field(4096, ge=256, description="llama-cpp: context window")
+    n_threads: int | None = Field(None, ge=1, description="llama-cpp/transformers: CPU threads")
+    batch_size: int = Field(8, ge=1, description="transformers: prompts per forward pass")
+    device: str | None = Field(None, description="transformers: torch device (default auto)")
+    options: dict = Field(default_factory=dict, description="extra keyword arguments")
+
+
+class GenerateConfig(BaseModel):
+    """Settings of the generate stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: list[str] = Field(default_factory=lambda: list(BUILTIN_TYPES))
+    type_file: str | None = Field(None, description="YAML/TOML file of user-defined types")
+    fewshot: int = Field(3, ge=0, description="examples drawn per passage from a type's pool")
+    max_passage_chars: int = Field(2048, ge=100, description="passage cut for the prompt")
+    attempts: int = Field(3, ge=1, description="generations tried per (passage, type)")
+    seed: int = 13
+    batch_size: int = Field(10, ge=1, description="(passage, type) pairs written per flush")
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+
+    def fingerprint(self) -> dict:
+        """The settings that change the output; throughput knobs and secrets are left out."""
+        data = self.model_dump()
+        for key in ("batch_size",):
+            data.pop(key)
+        for key in ("api_key", "concurrency", "timeout", "max_retries", "backoff", "n_threads",
+                    "batch_size", "device"):
+            data["backend"].pop(key)
+        return data

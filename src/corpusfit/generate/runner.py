@@ -1,0 +1,224 @@
+"""The generate stage: one synthetic query (or one rejection) per (passage, type).
+
+Results are appended in flushed batches to ``queries.jsonl`` and ``rejected.jsonl``;
+a rerun (also after ``kill -9``) reads both files, skips every (passage, type)
+already recorded and continues. ``manifest.json`` is written last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpusfit.data.ingest import read_ids
+from corpusfit.data.readers import load_corpus
+from corpusfit.errors import DataError
+from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
+from corpusfit.generate.cleaning import Cleaned, clean_output, duplicate_key
+from corpusfit.generate.config import GenerateConfig
+from corpusfit.generate.prompts import build_messages, cut_passage, derived_seed
+from corpusfit.generate.stats import GenerateSummary, summarize
+from corpusfit.generate.types import QueryType, resolve_types
+from corpusfit.workspace import (
+    JsonlAppender,
+    iter_jsonl_tolerant,
+    manifest_matches,
+    read_json,
+    stage_fingerprint,
+    write_json,
+    write_jsonl,
+    write_manifest,
+)
+
+logger = logging.getLogger(__name__)
+
+QUERIES = "queries.jsonl"
+REJECTED = "rejected.jsonl"
+STATE = "state.json"
+
+Key = tuple[str, str]  # (source_id, type)
+
+
+def query_id(source_id: str, qtype: str) -> str:
+    """Deterministic qid: one query per (passage, type)."""
+    return f"{source_id}@{qtype}"
+
+
+@dataclass
+class _Session:
+    """What one run of the stage needs while it generates."""
+
+    config: GenerateConfig
+    backend: Backend
+    types: dict[str, QueryType]
+    passages: dict[str, str]
+    seen: dict[str, set[str]]
+    retried: Counter = field(default_factory=Counter)
+    generations: int = 0
+
+
+def _load_passages(ingest_dir: Path) -> tuple[dict[str, str], list[str]]:
+    corpus_path, sampled_path = ingest_dir / "corpus.jsonl", ingest_dir / "sampled.txt"
+    if not sampled_path.exists():
+        raise DataError(sampled_path, None, "not found (run the ingest stage first)")
+    corpus = load_corpus(corpus_path)
+    sampled = read_ids(sampled_path)
+    for i, doc_id in enumerate(sampled, start=1):
+        if doc_id not in corpus:
+            raise DataError(sampled_path, i, f"unknown document id '{doc_id}'")
+    return {i: corpus[i].full_text() for i in sampled}, sampled
+
+
+def _restart_if_changed(out: Path, fingerprint: dict, force: bool) -> None:
+    """Old records made with other settings are useless: start over (with a warning)."""
+    state = out / STATE
+    old = read_json(state) if state.exists() else None
+    if old is not None and old != fingerprint or force:
+        if (out / QUERIES).exists() or (out / REJECTED).exists():
+            logger.warning("generate: %s", "--force given" if force else
+                           "settings or corpus changed since the last run; starting over")
+        for name in (QUERIES, REJECTED, "manifest.json"):
+            (out / name).unlink(missing_ok=True)
+    write_json(state, fingerprint)
+
+
+def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str]]]:
+    """Keys already recorded and, per type, the duplicate keys of accepted queries.
+
+    Records of passages no longer sampled are pruned so each file keeps exactly
+    one record per wanted (passage, type).
+    """
+    done: set[Key] = set()
+    seen: dict[str, set[str]] = {}
+    for name in (QUERIES, REJECTED):
+        kept, dropped = [], 0
+        for rec in iter_jsonl_tolerant(out / name):
+            key = (rec["source_id"], rec["type"])
+            if key not in wanted or key in done:
+                dropped += 1
+                continue
+            done.add(key)
+            kept.append(rec)
+            if name == QUERIES:
+                seen.setdefault(rec["type"], set()).add(duplicate_key(rec["text"]))
+        if dropped:
+            logger.info("generate: pruning %d stale records from %s", dropped, name)
+            write_jsonl(out / name, kept)
+    return done, seen
+
+
+def _example_text(request: Request) -> str:
+    """The few-shot turns of a request (all but the system line and the final question)."""
+    return " ".join(m["content"] for m in request.messages[1:-1])
+
+
+def _judge(s: _Session, req: Request, comp: Completion, attempt: int) -> dict:
+    """An accepted SyntheticQuery or a RejectedQuery record for one completion."""
+    source_id, tname = req.source_id, req.type
+    base = {"source_id": source_id, "type": tname, "model": s.backend.model_name,
+            "backend": s.backend.name, "attempts": attempt + 1}
+    if comp.text is None:
+        return {**base, "reason": "backend_error", "raw": comp.error or ""}
+    cleaned = clean_output(comp.text, s.types[tname], s.passages[source_id], _example_text(req))
+    if cleaned.text is not None and duplicate_key(cleaned.text) in s.seen.get(tname, set()):
+        cleaned = Cleaned(None, "duplicate")
+    if cleaned.text is None:
+        return {**base, "reason": cleaned.reason, "raw": comp.text}
+    s.seen.setdefault(tname, set()).add(duplicate_key(cleaned.text))
+    return {"qid": query_id(source_id, tname), "text": cleaned.text, **base}
+
+
+def _request(s: _Session, key: Key, attempt: int) -> Request:
+    source_id, tname = key
+    cfg = s.config
+    passage = cut_passage(s.passages[source_id], cfg.max_passage_chars)
+    messages = build_messages(s.types[tname], passage, source_id, k=cfg.fewshot, seed=cfg.seed,
+                              max_chars=cfg.max_passage_chars)
+    return Request(source_id, tname, messages, derived_seed(cfg.seed, source_id, tname, attempt),
+                   passage)
+
+
+def _run_batch(s: _Session, keys: list[Key]) -> list[dict]:
+    """Final records for ``keys``: rejected outputs are resampled up to ``attempts`` times."""
+    final: dict[Key, dict] = {}
+    pending = keys
+    for attempt in range(s.config.attempts):
+        requests = [_request(s, k, attempt) for k in pending]
+        comps = s.backend.generate(requests, s.config.sampling)
+        if len(comps) != len(pending):
+            raise RuntimeError(f"backend {s.backend.name} returned {len(comps)} completions "
+                               f"for {len(pending)} requests")
+        s.generations += len(pending)
+        retry = []
+        for key, req, comp in zip(pending, requests, comps):
+            s.retried["server_retry"] += comp.retries
+            final[key] = _judge(s, req, comp, attempt)
+            if "reason" in final[key]:
+                retry.append(key)
+                if attempt + 1 < s.config.attempts:
+                    s.retried[final[key]["reason"]] += 1
+        pending = retry
+        if not pending:
+            break
+    return [final[k] for k in keys]
+
+
+def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    accepted = finished = 0
+    bar = tqdm(total=len(pending), unit="q", desc="generate", disable=not progress)
+    with JsonlAppender(out / QUERIES) as good, JsonlAppender(out / REJECTED) as bad:
+        for i in range(0, len(pending), s.config.batch_size):
+            records = _run_batch(s, pending[i:i + s.config.batch_size])
+            for rec in records:
+                (bad if "reason" in rec else good).add(rec)
+                accepted += "reason" not in rec
+                finished += 1
+            good.flush()
+            bad.flush()
+            bar.update(len(records))
+            bar.set_postfix(accept=f"{accepted / finished:.0%}")
+    bar.close()
+
+
+def run_generate(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
+                 force: bool = False, progress: bool = True) -> GenerateSummary:
+    """Generate queries for the passages sampled by ingest; resumes unless ``force``."""
+    ingest_dir, out = Path(ingest_dir), Path(out_dir)
+    types = {t.name: t for t in resolve_types(config.types, config.type_file)}
+    inputs = {"corpus": ingest_dir / "corpus.jsonl", "sampled": ingest_dir / "sampled.txt"}
+    if config.type_file:
+        inputs["type_file"] = config.type_file
+    fingerprint = stage_fingerprint(config.fingerprint(), inputs)
+    if not force and manifest_matches(out, fingerprint):
+        logger.info("generate: %s is up to date", out)
+        return summarize(out / QUERIES, out / REJECTED, list(types))
+    passages, sampled = _load_passages(ingest_dir)
+    state_fp = {k: v for k, v in fingerprint.items() if k != "inputs"}
+    state_fp["corpus"] = fingerprint["inputs"]["corpus"]
+    _restart_if_changed(out, state_fp, force)
+    wanted = [(sid, t) for sid in sampled for t in types]
+    done, seen = _read_done(out, set(wanted))
+    pending = [k for k in wanted if k not in done]
+    logger.info("generate: %d passages x %d types, %d done, %d to go", len(sampled), len(types),
+                len(done), len(pending))
+    start = time.perf_counter()
+    session = None
+    if pending:
+        session = _Session(config, create_backend(config.backend), types, passages, seen)
+        try:
+            _generate_pending(session, out, pending, progress)
+        finally:
+            session.backend.close()
+    seconds = time.perf_counter() - start
+    summary = summarize(out / QUERIES, out / REJECTED, list(types), seconds=seconds,
+                        new_records=len(pending),
+                        generations=session.generations if session else 0,
+                        retried=dict(session.retried) if session else {})
+    write_manifest(out, fingerprint, config.model_dump(exclude={"backend": {"api_key"}}),
+                   summary.counts(), {"seconds": round(seconds, 2)})
+    return summary
