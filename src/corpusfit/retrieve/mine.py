@@ -1,0 +1,222 @@
+"""The mine stage: candidate passages for every synthetic query.
+
+Each configured retriever (dense model folders, ``bm25``) takes its top-k
+over the corpus minus held-out and duplicate passages; the runs are fused
+with reciprocal rank fusion. The round-trip filter keeps a query only when
+its own source passage is in some retriever's top ``round_trip_depth``: a
+query that no retriever connects back to its passage is usually too vague
+or wrong to teach with.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact
+from corpusfit.data.schema import Document
+from corpusfit.errors import ConfigError, DataError
+from corpusfit.retrieve.fusion import rrf
+from corpusfit.retrieve.runs import Run, ranked
+from corpusfit.workspace import (
+    MANIFEST,
+    manifest_matches,
+    read_json,
+    stage_fingerprint,
+    write_json,
+    write_jsonl,
+    write_manifest,
+)
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES = "candidates.jsonl"
+
+
+class MineConfig(BaseModel):
+    """mine: candidate passages per synthetic query from several retrievers, fused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retrievers: list[str] = Field(default_factory=lambda: ["minilm", "bm25"],
+                                  description="'bm25' or dense model short names/folders")
+    depth: int = Field(100, ge=1, description="top-k taken from each retriever")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    fused_depth: int = Field(100, ge=1, description="fused candidates kept per query")
+    round_trip: bool = Field(True, description="keep a query only if its source passage is "
+                                               "in some retriever's top round_trip_depth")
+    round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
+
+
+@dataclass
+class MineResult:
+    out_dir: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+
+    @property
+    def candidates_path(self) -> Path:
+        return self.out_dir / CANDIDATES
+
+
+def read_id_list(path: str | os.PathLike | None) -> set[str]:
+    """Ids from a file with one id per line (blank lines ignored); empty set for None."""
+    if path is None:
+        return set()
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "id list not found")
+    return {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()}
+
+
+def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
+                   depth: int, cache_dir: str | None) -> dict[str, Run]:
+    """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
+    from corpusfit.evaluate.harness import spec_name
+
+    ids = list(docs)
+    texts = [docs[d].full_text(" ") for d in ids]
+    qids, qtexts = [q.qid for q in queries], [q.text for q in queries]
+    runs: dict[str, Run] = {}
+    for spec in specs:
+        name = spec_name(spec)
+        if name in runs:
+            raise ConfigError(f"mine.retrievers: '{spec}' appears twice")
+        if spec == "bm25":
+            from corpusfit.retrieve.bm25 import BM25Index
+
+            runs[name] = BM25Index(ids, texts).run(qids, qtexts, k=depth)
+            continue
+        from corpusfit.retrieve.encoder import DenseEncoder
+        from corpusfit.retrieve.index import DenseIndex
+
+        q_enc = DenseEncoder.load(spec)
+        p_enc = DenseEncoder.load(q_enc.passage_model) if q_enc.passage_model else q_enc
+        doc_emb = p_enc.encode(texts, "passage", cache_dir=cache_dir)
+        q_emb = q_enc.encode(qtexts, "query", cache_dir=cache_dir)
+        runs[name] = DenseIndex(ids, doc_emb).run(qids, q_emb, k=depth)
+    return runs
+
+
+def rank_maps(runs: dict[str, Run]) -> dict[str, dict[str, dict[str, int]]]:
+    """name -> qid -> doc -> 1-based rank."""
+    return {name: {q: {d: r for r, (d, _) in enumerate(ranked(docs), start=1)}
+                   for q, docs in run.items()} for name, run in runs.items()}
+
+
+def build_candidates(queries: list[SyntheticQuery], runs: dict[str, Run], config: MineConfig,
+                     docs: dict[str, Document]) -> tuple[list[dict], dict[str, int]]:
+    """Round-trip filter and fusion; returns Candidates records and counts."""
+    ranks = rank_maps(runs)
+    fused = rrf(list(runs.values()), k=config.rrf_k)
+    counts = {"queries": len(queries), "source_unavailable": 0, "round_trip_dropped": 0}
+    for name in runs:
+        counts[f"source_in_top{config.round_trip_depth}_{name}"] = 0
+    records = []
+    for q in queries:
+        if q.source_id not in docs:
+            counts["source_unavailable"] += 1  # held out or removed as a duplicate
+            continue
+        hit = False
+        for name in runs:
+            r = ranks[name].get(q.qid, {}).get(q.source_id)
+            if r is not None and r <= config.round_trip_depth:
+                counts[f"source_in_top{config.round_trip_depth}_{name}"] += 1
+                hit = True
+        if config.round_trip and not hit:
+            counts["round_trip_dropped"] += 1
+            continue
+        top = ranked(fused.get(q.qid, {}), config.fused_depth)
+        doc_ids = [d for d, _ in top]
+        records.append({
+            "qid": q.qid, "query": q.text, "type": q.type, "source_id": q.source_id,
+            "doc_ids": doc_ids, "rrf_scores": [float(s) for _, s in top],
+            "ranks": {name: [ranks[name].get(q.qid, {}).get(d) for d in doc_ids]
+                      for name in runs}})
+    counts["written"] = len(records)
+    return records, counts
+
+
+def _shard_paths(out_dir: Path, shard: tuple[int, int]) -> tuple[Path, Path]:
+    tag = f"shard-{shard[0]}-of-{shard[1]}"
+    return out_dir / "shards" / f"candidates.{tag}.jsonl", out_dir / "shards" / f"{tag}.json"
+
+
+def _fingerprint(config: MineConfig, queries, corpus, heldout, duplicates) -> dict:
+    inputs = {"queries": queries, "corpus": corpus}
+    inputs.update({k: v for k, v in (("heldout", heldout), ("duplicates", duplicates)) if v})
+    return stage_fingerprint(config.model_dump(mode="json"), inputs)
+
+
+def run_mine(config: MineConfig, queries: str | Path, corpus: str | Path, out_dir: str | Path,
+             heldout: str | Path | None = None, duplicates: str | Path | None = None,
+             cache_dir: str | Path | None = None, shard: tuple[int, int] | None = None,
+             force: bool = False) -> MineResult:
+    """Mine candidates for ``queries.jsonl``; writes ``candidates.jsonl`` + manifest.
+
+    Args:
+        config: the mine config.
+        queries: ``queries.jsonl`` of the generate stage.
+        corpus: corpus path (any format :func:`load_corpus` reads).
+        out_dir: output folder.
+        heldout, duplicates: files of passage ids (one per line) never to retrieve.
+        cache_dir: embedding cache (default ``out_dir/emb-cache``).
+        shard: ``(i, n)``: mine only every n-th query from the i-th into
+            ``shards/``; :func:`merge_mine` joins the n slices.
+        force: redo even when the manifest matches.
+    """
+    from corpusfit.data.readers import load_corpus
+
+    out_dir = Path(out_dir)
+    fp = _fingerprint(config, queries, corpus, heldout, duplicates)
+    if shard is None and not force and manifest_matches(out_dir, fp):
+        logger.info("mine: %s is up to date, skipping", out_dir)
+        return MineResult(out_dir, read_json(out_dir / MANIFEST).get("counts", {}), True)
+    qs = load_artifact(queries, SyntheticQuery)
+    if shard is not None:
+        qs = [q for k, q in enumerate(qs) if k % shard[1] == shard[0]]
+    excluded = read_id_list(heldout) | read_id_list(duplicates)
+    all_docs = load_corpus(corpus)
+    docs = {d: doc for d, doc in all_docs.items() if d not in excluded}
+    logger.info("mine: %d queries, %d passages (%d held out or duplicate)", len(qs), len(docs),
+                len(all_docs) - len(docs))
+    runs = retriever_runs(config.retrievers, qs, docs, config.depth,
+                          str(cache_dir or out_dir / "emb-cache"))
+    records, counts = build_candidates(qs, runs, config, docs)
+    counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
+    if shard is not None:
+        data_path, info_path = _shard_paths(out_dir, shard)
+        write_jsonl(data_path, records)
+        write_json(info_path, {**fp, "counts": counts})  # written last: the slice is done
+        return MineResult(out_dir, counts)
+    write_jsonl(out_dir / CANDIDATES, records)
+    write_manifest(out_dir, fp, config.model_dump(mode="json"), counts)
+    return MineResult(out_dir, counts)
+
+
+def merge_mine(config: MineConfig, queries: str | Path, corpus: str | Path,
+               out_dir: str | Path, n_shards: int, heldout: str | Path | None = None,
+               duplicates: str | Path | None = None) -> MineResult:
+    """Join the ``n_shards`` slices of :func:`run_mine` into ``candidates.jsonl`` + manifest."""
+    out_dir = Path(out_dir)
+    fp = _fingerprint(config, queries, corpus, heldout, duplicates)
+    parts, counts = [], {}
+    for i in range(n_shards):
+        data_path, info_path = _shard_paths(out_dir, (i, n_shards))
+        info = read_json(info_path) if info_path.exists() else None
+        if info is None or any(info.get(k) != v for k, v in fp.items()):
+            raise ConfigError(f"mine shard {i}/{n_shards} is missing or was made with another "
+                              f"config or inputs ({info_path})")
+        parts.append(load_artifact(data_path, Candidates))
+        for k, v in info["counts"].items():
+            counts[k] = v if k in ("passages", "excluded_passages") else counts.get(k, 0) + v
+    order = {q.qid: k for k, q in enumerate(load_artifact(queries, SyntheticQuery))}
+    merged = sorted((c for part in parts for c in part), key=lambda c: order.get(c.qid, 0))
+    write_jsonl(out_dir / CANDIDATES, (c.model_dump() for c in merged))
+    write_manifest(out_dir, fp, config.model_dump(mode="json"), counts)
+    return MineResult(out_dir, counts)

@@ -1,0 +1,98 @@
+"""``corpusfit label``: teacher-score mined candidates into training lists."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "score mined candidates with a teacher and write training lists (lists.jsonl)"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--candidates", required=True, help="candidates.jsonl from `corpusfit mine`")
+    p.add_argument("--corpus", required=True, help="the corpus the candidates were mined from")
+    p.add_argument("--output", required=True, help="output folder (lists.jsonl, manifest.json)")
+    p.add_argument("--teacher", default="offline",
+                   help="preset 'offline' (default: z(MiniLM)+z(BM25)) or 'offline-ql' (+ "
+                        "SmolLM2 query likelihood), or a kind: cross-encoder, t5, llm-judge, "
+                        "query-likelihood, bm25, dense")
+    p.add_argument("--teacher-model", help="model of a single-kind teacher")
+    p.add_argument("--teacher-config", help="YAML/JSON file with a full teacher config")
+    p.add_argument("--depth", type=int, help="fused candidates scored per query (default 30)")
+    p.add_argument("--list-size", type=int, help="passages kept per list (default 20)")
+    p.add_argument("--no-source-first", action="store_true",
+                   help="keep queries whose source passage is not ranked first")
+    p.add_argument("--min-top-percentile", type=float,
+                   help="top-score percentile filter (default 25; negative: off)")
+    p.add_argument("--seed", type=int, help="train/dev split seed")
+    p.add_argument("--threads", type=int, help="CPU threads for llama-cpp teachers")
+    p.add_argument("--cache-dir", help="score cache root (default OUTPUT/scores)")
+    p.add_argument("--shard", help="I/N: score only every N-th query from the I-th (0-based)")
+    p.add_argument("--merge-from", nargs="*", default=[], metavar="CACHE_DIR",
+                   help="join other machines' score caches into --cache-dir first")
+    p.add_argument("--force", action="store_true", help="redo even if up to date")
+
+
+def teacher_from_args(args: argparse.Namespace):
+    from corpusfit.config import read_yaml
+    from corpusfit.errors import ConfigError
+    from corpusfit.teach.config import TEACHER_PRESETS, TeacherConfig
+
+    try:
+        if args.teacher_config:
+            cfg = TeacherConfig.model_validate(read_yaml(args.teacher_config))
+        elif args.teacher in TEACHER_PRESETS:
+            cfg = TEACHER_PRESETS[args.teacher]()
+        else:
+            cfg = TeacherConfig(kind=args.teacher, model=args.teacher_model or "")
+    except ValueError as e:
+        raise ConfigError(f"bad teacher: {e}") from e
+    if args.threads:
+        members = [m.model_copy(update={"n_threads": args.threads}) for m in cfg.members]
+        cfg = cfg.model_copy(update={"n_threads": args.threads, "members": members})
+    return cfg
+
+
+def label_config_from_args(args: argparse.Namespace):
+    from corpusfit.teach.config import LabelConfig
+
+    updates = {"teacher": teacher_from_args(args), "score_depth": args.depth,
+               "list_size": args.list_size, "seed": args.seed}
+    if args.no_source_first:
+        updates["require_source_first"] = False
+    if args.min_top_percentile is not None:
+        updates["min_top_percentile"] = (None if args.min_top_percentile < 0
+                                         else args.min_top_percentile)
+    data = {k: v for k, v in updates.items() if v is not None or k == "min_top_percentile"}
+    return LabelConfig.model_validate({**data, "teacher": data["teacher"].model_dump()})
+
+
+def main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from corpusfit.teach.cache import merge_cache
+    from corpusfit.teach.label import parse_shard, run_label
+
+    config = label_config_from_args(args)
+    shard = parse_shard(args.shard) if args.shard else None
+    cache = Path(args.cache_dir) if args.cache_dir else Path(args.output) / "scores"
+    members = config.teacher.members or [config.teacher]
+    if args.merge_from:
+        for m in members:
+            n = merge_cache(cache, m.teacher_id(), args.merge_from)
+            print(f"merged score cache {m.teacher_id()}: {n} pairs")
+    result = run_label(config, args.candidates, args.corpus, args.output, cache_dir=cache,
+                       shard=shard, force=args.force)
+    if result.skipped:
+        print(f"{args.output} is up to date (use --force to redo)")
+    print(f"teacher: {config.teacher.teacher_id()}")
+    for key, value in result.counts.items():
+        print(f"  {key:>16}: {value}")
+    pps = result.timings.get("pairs_per_s", 0.0)
+    cpu = result.timings.get("pairs_per_cpu_s", 0.0)
+    print(f"  {'pairs/s':>16}: {pps:.2f} wall-clock, {cpu:.2f} per CPU-second")
+    if shard is None:
+        print(f"wrote {result.lists_path}")
+    return 0

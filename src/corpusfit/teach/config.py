@@ -1,0 +1,132 @@
+"""Typed configs of teachers and the label stage; every default lives here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from corpusfit.workspace import config_hash
+
+TeacherKind = Literal["cross-encoder", "t5", "llm-judge", "query-likelihood", "bm25", "dense",
+                      "ensemble"]
+Backend = Literal["auto", "transformers", "llama-cpp", "openai"]
+
+QL_PROMPT = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
+JUDGE_PROMPT = ("Passage: {passage}\nQuery: {query}\n"
+                "Is the passage relevant to the query? Answer yes or no.\nAnswer:")
+T5_PROMPT = "Query: {query} Document: {passage} Relevant:"
+
+# Fields that change speed or where a model runs, never its scores: not part of the
+# teacher id, so the cache is shared across machines and batch sizes.
+_RUNTIME_FIELDS = {"batch_size", "n_threads", "device", "base_url", "api_key_env", "kv_reuse",
+                   "max_retries", "embedding_cache"}
+
+
+class TeacherConfig(BaseModel):
+    """A teacher: what scores (query, passage) pairs, and how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: TeacherKind = Field(description="cross-encoder | t5 | llm-judge | query-likelihood "
+                                          "| bm25 | dense | ensemble")
+    model: str = Field("", description="model folder, hub id, .gguf file or short name "
+                                       "(minilm, smollm2, qwen2.5-coder-0.5b)")
+    backend: Backend = Field("auto", description="causal-LM backend; auto: llama-cpp for "
+                                                 ".gguf models, else transformers")
+    variant: Literal["monot5", "rankt5"] = Field("monot5", description="t5 scoring rule")
+    true_token: str = Field("true", description="monoT5 'relevant' token")
+    false_token: str = Field("false", description="monoT5 'not relevant' token")
+    rank_token: str = Field("<extra_id_10>", description="RankT5 score token")
+    yes_token: str = Field(" yes", description="llm-judge 'relevant' answer token")
+    no_token: str = Field(" no", description="llm-judge 'not relevant' answer token")
+    prompt: str = Field("", description="prompt template with {query} and {passage}; "
+                                        "empty: the kind's default")
+    max_passage_tokens: int = Field(256, ge=8, description="passage tokens kept (LLM kinds)")
+    max_query_tokens: int = Field(64, ge=1, description="query tokens kept (LLM kinds)")
+    max_length: int = Field(512, ge=16, description="max tokens (cross-encoder, t5)")
+    batch_size: int = Field(16, ge=1, description="pairs per forward pass")
+    kv_reuse: bool = Field(True, description="query-likelihood/llm-judge: reuse the "
+                                             "passage prefix's KV cache across queries")
+    n_threads: int | None = Field(None, description="CPU threads for llama-cpp")
+    device: str | None = Field(None, description="torch device (default: cuda if available)")
+    embedding_cache: str | None = Field(None, description="dense: embedding cache folder")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (llm-judge)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="env var holding the API key")
+    max_retries: int = Field(3, ge=0, description="retries per request to a server")
+    members: list[TeacherConfig] = Field(default_factory=list,
+                                         description="ensemble: member teachers")
+    weights: list[float] = Field(default_factory=list,
+                                 description="ensemble: weight per member (default: all 1)")
+
+    @model_validator(mode="after")
+    def _check(self) -> TeacherConfig:
+        if self.kind == "ensemble":
+            if not self.members:
+                raise ValueError("an ensemble needs members")
+            if any(m.kind == "ensemble" for m in self.members):
+                raise ValueError("ensembles cannot be nested")
+            if self.weights and len(self.weights) != len(self.members):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.members)} members")
+        elif self.kind not in ("bm25",) and not self.model:
+            raise ValueError(f"teacher kind '{self.kind}' needs a model")
+        return self
+
+    def member_weights(self) -> list[float]:
+        return list(self.weights) if self.weights else [1.0] * len(self.members)
+
+    def identity(self) -> dict:
+        """The fields that determine the scores (what the cache is keyed by)."""
+        data = self.model_dump(mode="json", exclude=_RUNTIME_FIELDS)
+        data["members"] = [m.identity() for m in self.members]
+        return data
+
+    def teacher_id(self) -> str:
+        """``kind-<hash>``: a name for this teacher's scores in the cache."""
+        return f"{self.kind}-{config_hash(self.identity())}"
+
+
+def offline_teacher() -> TeacherConfig:
+    """The default offline teacher, chosen in ``benchmarks/results/teachers.md``.
+
+    z(MiniLM cosine) + z(BM25): it beats the MiniLM first stage on all three
+    shared collections and labels a demo's 30,000 pairs in seconds; the LLM
+    ensemble below ranks a little better where measured but costs hours of CPU.
+    """
+    return TeacherConfig(kind="ensemble", members=[TeacherConfig(kind="dense", model="minilm"),
+                                                   TeacherConfig(kind="bm25")])
+
+
+def offline_ql_teacher() -> TeacherConfig:
+    """z(MiniLM) + z(BM25) + z(SmolLM2-135M query likelihood): for when CPU hours are available."""
+    return TeacherConfig(kind="ensemble", members=[
+        TeacherConfig(kind="dense", model="minilm"),
+        TeacherConfig(kind="bm25"),
+        TeacherConfig(kind="query-likelihood", model="smollm2"),
+    ])
+
+
+TEACHER_PRESETS = {"offline": offline_teacher, "offline-ql": offline_ql_teacher}
+
+
+class LabelConfig(BaseModel):
+    """label: teacher-score each query's fused candidates into training lists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teacher: TeacherConfig = Field(default_factory=offline_teacher,
+                                   description="the teacher (default: the offline ensemble)")
+    score_depth: int = Field(30, ge=1, description="fused candidates scored per query (N)")
+    list_size: int = Field(20, ge=1, description="passages kept per list, best first (L)")
+    require_source_first: bool = Field(True, description="drop queries whose source passage "
+                                                         "the teacher does not rank first")
+    min_top_percentile: float | None = Field(25.0, ge=0, le=100,
+                                             description="drop queries whose top score is "
+                                                         "below this percentile of all top "
+                                                         "scores (null: off)")
+    norm_low: float = Field(1.0, ge=0, le=100, description="percentile mapped to 0")
+    norm_high: float = Field(99.0, ge=0, le=100, description="percentile mapped to 1")
+    dev_fraction: float = Field(0.1, ge=0, lt=1, description="share of source passages "
+                                                             "whose queries go to dev")
+    seed: int = Field(13, description="seed of the train/dev split")
+    chunk_queries: int = Field(32, ge=1, description="queries scored per cache flush")
