@@ -1,0 +1,1 @@
+"""Train stage: losses, GradCache, the training loop, query-only mode, multi-process."""

@@ -1,0 +1,105 @@
+"""The train stage's configuration: every default lives here, validated once."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
+Mode = Literal["auto", "full", "query_only"]
+
+PAPER_LR = 2e-4
+PAPER_QUERIES_PER_STEP = 4096
+
+
+class LossConfig(BaseModel):
+    """Loss temperatures and the false-negative threshold (the paper's values)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student_temperature: float = Field(0.05, gt=0)
+    teacher_temperature: float = Field(0.3, gt=0)
+    infonce_temperature: float = Field(0.01, gt=0)
+    false_negative_ratio: float = Field(0.6, ge=0, le=1)
+
+
+class TrainConfig(BaseModel):
+    """How to train a student on ``lists.jsonl``.
+
+    CPU defaults (2 shared cores) and why:
+    - ``mode="auto"`` trains the query side only on CPU: MiniLM runs forward+backward at
+      roughly 1.5 passages/s at 256 tokens here, so re-encoding passages every step would take
+      hours on a Cranfield-sized corpus, while queries (~15 tokens) are cheap and the
+      passage embeddings are computed once and reused by evaluation. On a GPU, auto = full.
+    - ``max_minutes="auto"`` bounds a CPU run to 15 minutes (plus export): the lr schedule
+      then runs on the larger of step and time progress, so warmup and decay still complete.
+      Hitting a time budget makes a run depend on machine speed; set ``max_minutes=None``
+      for exactly repeatable runs.
+    - 64 queries per optimizer step (GradCache keeps memory flat, so this is bounded by
+      time only) with the paper's lr 2e-4 @ 4096 queries scaled by sqrt(batch ratio).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student: str = "minilm"
+    mode: Mode = "auto"
+    objective: dict[LossName, float] = Field(
+        default_factory=lambda: {"listwise": 1.0, "infonce": 0.1})
+    loss: LossConfig = Field(default_factory=LossConfig)
+    list_size: int = Field(20, ge=2, description="passages kept per query (teacher order)")
+    queries_per_step: int = Field(64, ge=1)
+    chunk_size: int = Field(32, ge=1, description="texts per GradCache chunk")
+    gradcache: bool = True
+    lr: float | None = Field(None, gt=0, description="None: paper lr scaled to the batch")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    final_lr_ratio: float = Field(0.1, ge=0, le=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    epochs: int = Field(10, ge=1)
+    patience: int = Field(2, ge=1)
+    max_minutes: float | Literal["auto"] | None = Field(
+        "auto", description="wall-time budget of one invocation; auto = 15 on CPU, none on GPU")
+    dropout: bool = True
+    seed: int = 42
+    query_max_length: int | None = Field(None, ge=4)
+    passage_max_length: int | None = Field(None, ge=4)
+    checkpoint_every: int = Field(20, ge=1, description="optimizer steps between checkpoints")
+    keep_checkpoint: bool = False
+    cache_dir: str | None = Field(None, description="embedding cache (query-only passages)")
+    eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
+    device: str | None = None
+
+    @field_validator("max_minutes")
+    @classmethod
+    def _budget(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, float | int) and v <= 0:
+            raise ValueError("max_minutes must be > 0")
+        return v
+
+    @field_validator("objective")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or all(w == 0 for w in v.values()):
+            raise ValueError("objective needs at least one loss with a non-zero weight")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("loss weights must be >= 0")
+        return v
+
+    def learning_rate(self) -> float:
+        """The configured lr, else the paper's lr scaled by sqrt(batch / 4096)."""
+        if self.lr is not None:
+            return self.lr
+        return PAPER_LR * math.sqrt(self.queries_per_step / PAPER_QUERIES_PER_STEP)
+
+    def time_budget(self, device_type: str) -> float | None:
+        """Seconds this invocation may train, or None for no limit."""
+        if self.max_minutes == "auto":
+            return 15 * 60.0 if device_type == "cpu" else None
+        return None if self.max_minutes is None else 60.0 * self.max_minutes
+
+    def resolved_mode(self, device_type: str) -> Literal["full", "query_only"]:
+        if self.mode == "auto":
+            return "full" if device_type == "cuda" else "query_only"
+        return self.mode

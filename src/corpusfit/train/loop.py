@@ -1,0 +1,294 @@
+"""The train stage: lists + student -> a fine-tuned sentence-transformers folder.
+
+Output folder layout: the model files (loadable by ``corpusfit eval`` and
+sentence-transformers), ``README.md`` (model card), ``train_log.jsonl`` (every loss
+component per step, dev losses per epoch) and ``manifest.json`` (written last).
+While training, ``train_state/`` holds the resumable checkpoint and the best weights.
+
+Query-only mode trains a *copy* of the base model that only ever encodes queries; the
+passage side is the base model itself, frozen, whose passage embeddings are computed
+once (disk-cached) before training. A copy rather than shared weights, because any
+update to shared weights would change the passage embeddings and force re-indexing the
+corpus; the frozen side costs no memory during training (only its cached vectors are
+used) and nothing on disk (the saved folder points to the base via ``passage_model``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from corpusfit.models import resolve_model
+from corpusfit.retrieve.encoder import DenseEncoder, model_fingerprint
+from corpusfit.train.card import write_card
+from corpusfit.train.checkpoint import (
+    BEST,
+    CHECKPOINT,
+    TrainState,
+    load_best,
+    load_checkpoint,
+    rewind_log,
+    save_best,
+    save_checkpoint,
+)
+from corpusfit.train.config import TrainConfig
+from corpusfit.train.data import TrainData, epoch_order, load_training_data, step_batches
+from corpusfit.train.distributed import DistContext, any_process, from_main, init_distributed
+from corpusfit.train.trainer import Trainer, build_passage_bank
+from corpusfit.workspace import (
+    MANIFEST,
+    JsonlAppender,
+    manifest_matches,
+    read_json,
+    stage_fingerprint,
+    write_manifest,
+)
+
+logger = logging.getLogger(__name__)
+
+STATE_DIR = "train_state"
+LOG = "train_log.jsonl"
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    skipped: bool
+    mode: str = ""
+    steps: int = 0
+    best_dev: float | None = None
+    stopped: str = ""
+    seconds: float = 0.0
+    counts: dict = field(default_factory=dict)
+
+
+def fingerprint(cfg: TrainConfig, lists: str | Path, corpus: str | Path) -> dict:
+    """Config (minus where it runs) + student identity + hashes of lists and corpus."""
+    conf = cfg.model_dump(mode="json", exclude={"device", "cache_dir"})
+    conf["student_fingerprint"] = model_fingerprint(resolve_model(cfg.student))
+    return stage_fingerprint(conf, {"lists": lists, "corpus": corpus})
+
+
+@dataclass
+class _Run:
+    """What the epoch loop needs besides the trainer."""
+
+    cfg: TrainConfig
+    data: TrainData
+    ctx: DistContext
+    state_dir: Path
+    log: JsonlAppender | None
+    fp: dict
+    on_step: Callable[[int], None] | None
+    show_progress: bool
+    budget: float | None = None  # seconds this invocation may still train
+    budget_minutes: float | None = None  # the whole invocation's budget, for messages
+
+
+def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: str | Path, *,
+              on_step: Callable[[int], None] | None = None,
+              show_progress: bool = True) -> TrainResult:
+    """Train (or resume, or skip when the manifest matches) and write the model to ``out``.
+
+    Args:
+        config: the stage config.
+        lists: ``lists.jsonl`` of :class:`~corpusfit.data.artifacts.TrainingList`.
+        corpus: the corpus the lists' doc ids refer to (any ``load_corpus`` format).
+        out: output model folder.
+        on_step: called with the global step after each optimizer step (and checkpoint).
+        show_progress: tqdm bars.
+    """
+    invoked = time.monotonic()
+    ctx, device = init_distributed(config.device)
+    out = Path(out)
+    fp = fingerprint(config, lists, corpus)
+    if manifest_matches(out, fp):
+        logger.info("train: %s is up to date (manifest matches); skipping", out)
+        counts = dict(read_json(out / MANIFEST).get("counts", {}))
+        return TrainResult(out, True, **counts.pop("result", {}), counts=counts)
+    data = load_training_data(lists, corpus, config.list_size)
+    state_dir = out / STATE_DIR
+    trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
+    state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
+    run = _Run(config, data, ctx, state_dir, None, fp, on_step, show_progress)
+    budget = config.time_budget(trainer.encoder.device.type)
+    if budget is not None:  # the budget covers the whole invocation, passage encoding included
+        run.budget = max(0.0, budget - (time.monotonic() - invoked))
+        run.budget_minutes = budget / 60
+    if ctx.is_main:
+        _prepare_folder(out, state)
+        run.log = JsonlAppender(out / LOG)
+    logger.info("training %s (%s) on %d queries: %d steps, lr %.2g, %d queries/step",
+                config.student, mode, len(data.train), trainer.total_steps, trainer.lr,
+                config.queries_per_step)
+    try:
+        state = _train_epochs(trainer, state or TrainState(), run)
+    finally:
+        if run.log is not None:
+            run.log.close()
+    result = TrainResult(out, False, mode, state.global_step, state.best_dev, state.stopped,
+                         round(state.elapsed, 1), data.counts())
+    if ctx.is_main:
+        _finalize(trainer, run, out, mode, state, result)
+    ctx.barrier()
+    return result
+
+
+def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, device: str,
+                   state_dir: Path, show_progress: bool) -> tuple[Trainer, str]:
+    """Student, optional frozen passage bank (query-only), optimizer and schedule length."""
+    encoder = DenseEncoder.load(config.student, device=device,
+                                query_max_length=config.query_max_length,
+                                passage_max_length=config.passage_max_length)
+    mode = config.resolved_mode(encoder.device.type)
+    bank = None
+    if mode == "query_only":  # before any checkpoint is loaded: these are base-model vectors
+        cache = config.cache_dir or state_dir / "cache"
+        bank = build_passage_bank(encoder, data, cache, ctx, show_progress)
+    n_batches = len(step_batches(list(range(len(data.train))), config.queries_per_step,
+                                 ctx.world))
+    return Trainer(config, data, encoder, ctx, config.epochs * n_batches, bank), mode
+
+
+def _prepare_folder(out: Path, state: TrainState | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # the folder is no longer a finished output
+    if state is None:  # a fresh start: nothing of an older run may leak in
+        (out / LOG).unlink(missing_ok=True)
+        for name in (CHECKPOINT, BEST):
+            (out / STATE_DIR / name).unlink(missing_ok=True)
+    else:
+        rewind_log(out / LOG, state)
+
+
+def _train_epochs(tr: Trainer, state: TrainState, run: _Run) -> TrainState:
+    cfg, data, ctx = run.cfg, run.data, run.ctx
+    start = time.time() - state.elapsed
+    began = time.monotonic()
+    while not state.stopped:
+        batches = step_batches(epoch_order(len(data.train), cfg.seed, state.epoch),
+                               cfg.queries_per_step, ctx.world)
+        bar = tqdm(total=len(batches), initial=state.batch_in_epoch, unit="step",
+                   desc=f"epoch {state.epoch + 1}/{cfg.epochs}",
+                   disable=not (run.show_progress and ctx.is_main))
+        while state.batch_in_epoch < len(batches):
+            lists = [data.train[i] for i in batches[state.batch_in_epoch]]
+            parts = tr.train_step(lists, state.global_step,
+                                  _schedule_step(tr, state, run, time.monotonic() - began))
+            state.global_step += 1
+            state.batch_in_epoch += 1
+            state.elapsed = time.time() - start
+            _log(run, {"step": state.global_step, "epoch": state.epoch + 1,
+                       "queries": len(lists), **parts, "seconds": round(state.elapsed, 2)})
+            bar.update(1)
+            bar.set_postfix(loss=f"{parts['loss']:.4f}")
+            if state.global_step % cfg.checkpoint_every == 0:
+                _checkpoint(tr, state, run)
+            if run.on_step is not None:
+                run.on_step(state.global_step)
+            over = run.budget is not None and time.monotonic() - began > run.budget
+            if any_process(over, ctx, str(tr.encoder.device)):
+                state.stopped = f"time budget of {run.budget_minutes:g} min reached"
+                break
+        bar.close()
+        _end_epoch(tr, state, run)
+        state.elapsed = time.time() - start
+        _checkpoint(tr, state, run)
+    return state
+
+
+def _schedule_step(tr: Trainer, state: TrainState, run: _Run, spent: float) -> int:
+    """The lr schedule's position: the step, or further on when time runs out first."""
+    if run.budget is None:
+        return state.global_step
+    frac = from_main(spent / max(run.budget, 1e-9), run.ctx, str(tr.encoder.device))
+    return max(state.global_step, int(frac * tr.total_steps))
+
+
+def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
+    """Dev loss, best checkpoint, early stopping; then move to the next epoch."""
+    cfg = run.cfg
+    dev = tr.evaluate(run.data.dev) if run.data.dev else {}
+    record = {"event": "dev", "epoch": state.epoch + 1, "step": state.global_step,
+              **{f"dev_{k}": round(v, 6) for k, v in dev.items()}}
+    state.dev_history.append(record)
+    _log(run, record)
+    loss = dev.get("loss")
+    if loss is None or state.best_dev is None or loss < state.best_dev:
+        state.best_dev, state.best_epoch, state.bad_epochs = loss, state.epoch + 1, 0
+        if run.ctx.is_main:
+            save_best(run.state_dir, tr.encoder.model)
+    else:
+        state.bad_epochs += 1
+        if state.bad_epochs >= cfg.patience and not state.stopped:
+            state.stopped = f"early stopping (no dev improvement in {cfg.patience} epochs)"
+    if dev:
+        logger.info("epoch %d: dev loss %.4f (best %.4f, epoch %s)", state.epoch + 1, loss,
+                    state.best_dev, state.best_epoch)
+    state.epoch += 1
+    state.batch_in_epoch = 0
+    if state.epoch >= cfg.epochs and not state.stopped:
+        state.stopped = "all epochs done"
+
+
+def _log(run: _Run, record: dict) -> None:
+    if run.log is not None:
+        run.log.add(record)
+        run.log.flush()
+
+
+def _checkpoint(tr: Trainer, state: TrainState, run: _Run) -> None:
+    if run.ctx.is_main:
+        save_checkpoint(run.state_dir, state, tr.encoder.model, tr.optimizer, run.fp)
+    run.ctx.barrier()
+
+
+def _move_into(src: Path, dst: Path) -> None:
+    """Move every entry of ``src`` into ``dst``, replacing same-named entries."""
+    for entry in src.iterdir():
+        target = dst / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    src.rmdir()
+
+
+def _finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
+              result: TrainResult) -> None:
+    """Best weights -> model folder, model card, then the manifest last."""
+    from corpusfit.train.evaluation import evaluate_student
+
+    cfg, encoder = run.cfg, tr.encoder
+    load_best(run.state_dir, encoder.model)
+    base = resolve_model(cfg.student)
+    if mode == "query_only":
+        encoder.passage_model = base
+    export = run.state_dir / "export"
+    encoder.save(export)
+    _move_into(export, out)
+    metrics = None
+    if cfg.eval_data:
+        cache = cfg.cache_dir or str(run.state_dir / "cache")
+        metrics = evaluate_student(base, out, cfg.eval_data, cache)
+    summary = {"mode": mode, "steps": state.global_step, "epochs": state.epoch,
+               "best_epoch": state.best_epoch, "best_dev_loss": state.best_dev,
+               "stopped": state.stopped, "seconds": round(state.elapsed, 1),
+               "lr": tr.lr, "processes": run.ctx.world}
+    write_card(out, base_model=cfg.student, base_path=base, mode=mode,
+               config=cfg.model_dump(mode="json"), counts=result.counts,
+               history=state.dev_history, summary=summary, metrics=metrics)
+    if not cfg.keep_checkpoint:
+        shutil.rmtree(run.state_dir, ignore_errors=True)
+    counts = {**result.counts, "result": {
+        "mode": mode, "steps": state.global_step, "best_dev": state.best_dev,
+        "stopped": state.stopped, "seconds": round(state.elapsed, 1)}}
+    write_manifest(out, run.fp, cfg.model_dump(mode="json"), counts,
+                   {"train_seconds": round(state.elapsed, 1)})
+    logger.info("model written to %s (%s)", out, state.stopped)
