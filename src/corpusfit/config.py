@@ -1,0 +1,371 @@
+"""The pipeline's one configuration file: typed, validated once, with dotted overrides.
+
+The root model composes the stages' own config classes (their defaults live
+there, in one place). Every model forbids unknown keys, so a typo is an error
+naming the dotted key instead of a silently ignored option. Relative paths are
+relative to the working directory, like on the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import textwrap
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from corpusfit.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# Section name -> (module, class) of the stage config it holds, in pipeline order.
+# Imported lazily so that a stage still being built does not break the others.
+STAGE_SECTIONS: dict[str, tuple[str, str]] = {
+    "ingest": ("corpusfit.data.ingest", "IngestConfig"),
+    "generate": ("corpusfit.generate.config", "GenerateConfig"),
+    "mine": ("corpusfit.retrieve.mine", "MineConfig"),
+    "label": ("corpusfit.teach.config", "LabelConfig"),
+    "train": ("corpusfit.train.config", "TrainConfig"),
+    "evaluate": ("corpusfit.evaluate.stage", "EvaluateConfig"),
+}
+
+
+class RootSettings(BaseModel):
+    """Top-level keys: what to specialize and where to write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corpus: Path = Field(
+        description="the corpus to specialize on: a BEIR folder or corpus.jsonl, a TSV "
+                    "(id, text[, title]) or a folder of .txt/.md files")
+    test_data: Path | None = Field(
+        default=None,
+        description="BEIR folder with queries.jsonl + qrels/ for the final evaluation; "
+                    "default: the corpus itself when it is a BEIR folder with qrels")
+    run_dir: Path | None = Field(
+        default=None,
+        description="where every stage writes (default: runs/<name of this config file>)")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="extra training arms on the same lists, as overrides of the train "
+                    "section, e.g. {infonce: {objective: {infonce: 1.0}}}; each is "
+                    "trained into its own folder and evaluated next to the main model")
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_exists(cls, v: Path) -> Path:
+        if not v.exists():
+            raise ValueError(f"corpus not found: {v}")
+        return v
+
+    @field_validator("test_data")
+    @classmethod
+    def _test_data_is_beir(cls, v: Path | None) -> Path | None:
+        if v is not None and not (v / "qrels").is_dir():
+            raise ValueError(f"{v} is not a BEIR folder with a qrels/ subfolder")
+        return v
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, v: dict) -> dict:
+        for name in v:
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"variant name {name!r} must be letters, digits, - or _")
+        return v
+
+    def evaluation_data(self) -> Path | None:
+        """The BEIR folder used for the final evaluation, if there is one."""
+        if self.test_data is not None:
+            return self.test_data
+        if self.corpus.is_dir() and (self.corpus / "qrels").is_dir():
+            return self.corpus
+        return None
+
+
+def stage_config_classes() -> dict[str, type[BaseModel]]:
+    """The stage config classes that exist in this installation, in pipeline order."""
+    found: dict[str, type[BaseModel]] = {}
+    for section, (module_name, class_name) in STAGE_SECTIONS.items():
+        try:
+            module = importlib.import_module(module_name)
+            found[section] = getattr(module, class_name)
+        except (ImportError, AttributeError) as e:
+            logger.debug("config section %s unavailable: %s", section, e)
+    return found
+
+
+def _build_root() -> type[RootSettings]:
+    fields = {name: (cls, Field(default_factory=cls, description=(cls.__doc__ or "").strip()
+                                .split("\n")[0]))
+              for name, cls in stage_config_classes().items()}
+    return create_model("PipelineConfig", __base__=RootSettings, **fields)
+
+
+_ROOT: type[RootSettings] | None = None
+
+
+def pipeline_config_class() -> type[RootSettings]:
+    """The root model: :class:`RootSettings` plus one section per stage config class."""
+    global _ROOT
+    if _ROOT is None:
+        _ROOT = _build_root()
+    return _ROOT
+
+
+def _format_errors(source: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in e["loc"]) or "(root)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key '{key}'")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"bad value for '{key}': {msg}{shown}")
+    head = f"{source}: " + lines[0]
+    more = [f"  also: {x}" for x in lines[1:6]]
+    if len(lines) > 6:
+        more.append(f"  ... and {len(lines) - 6} more")
+    return "\n".join([head, *more])
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``train.lr=1e-4`` -> (["train", "lr"], value parsed as YAML)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.lr=1e-4")
+    key, raw = item.split("=", 1)
+    parts = [p for p in key.strip().split(".")]
+    if not all(parts):
+        raise ConfigError(f"--set {item!r}: empty part in key {key!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {item!r}: value is not valid YAML ({e})") from e
+    return parts, value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Set dotted keys in a nested dict (in place); validation later rejects unknown keys."""
+    for item in overrides:
+        parts, value = parse_override(item)
+        node = data
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError(f"--set {item!r}: '{where}' is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The raw mapping of a YAML config file; syntax errors name file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(e, 'problem', e)})") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def validate_config(data: dict, source: str = "config") -> RootSettings:
+    """Validate a raw mapping once; any problem is one ConfigError naming the keys."""
+    try:
+        return pipeline_config_class().model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(source, e)) from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None,
+                base: dict | None = None) -> RootSettings:
+    """Read YAML (if any), apply ``--set`` overrides, validate."""
+    data = dict(base or {})
+    if path is not None:
+        data.update(read_yaml(path))
+    apply_overrides(data, list(overrides or []))
+    config = validate_config(data, str(path) if path else "config")
+    if config.variants and getattr(config, "train", None) is None:
+        raise ConfigError("variants need the train stage, which is not installed")
+    for name in config.variants:
+        variant_train_config(config, name)  # unknown keys in a variant fail now, not later
+    return config
+
+
+def section_of(config: RootSettings, name: str) -> BaseModel | None:
+    """A stage's section of the config, or None where that stage is not installed."""
+    return getattr(config, name, None)
+
+
+def variant_train_config(config: RootSettings, name: str) -> BaseModel:
+    """The train section with one variant's overrides merged in, validated.
+
+    Nested config sections merge key by key; any other value (including a dict such
+    as ``objective``) is replaced whole, so ``{objective: {infonce: 1.0}}`` means
+    InfoNCE alone rather than InfoNCE added to the default objective.
+    """
+    train = config.train  # type: ignore[attr-defined]
+    merged = _merge_model(type(train), train.model_dump(mode="json"), config.variants[name])
+    try:
+        return type(train).model_validate(merged)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(f"variants.{name}", e)) from None
+
+
+def _merge_model(model: type[BaseModel], base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        field = model.model_fields.get(key)
+        nested = _nested_model(field.annotation) if field else None
+        if nested is not None and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_model(nested, out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+SECRET_KEYS = {"api_key"}
+
+
+def _mask_secrets(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: "***" if k in SECRET_KEYS and v else _mask_secrets(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_mask_secrets(x) for x in obj]
+    return obj
+
+
+def dump_config(config: RootSettings) -> str:
+    """The resolved config as YAML (what the run directory keeps); secrets masked."""
+    return yaml.safe_dump(_mask_secrets(config.model_dump(mode="json")), sort_keys=False,
+                          allow_unicode=True)
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation,
+                                                                   BaseModel) else None
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    for junk in ("typing.", "pathlib.", "corpusfit.", "teach.config.", "NoneType"):
+        text = text.replace(junk, "None" if junk == "NoneType" else "")
+    return re.sub(r"Literal\[([^\]]*)\]", lambda m: "{" + m.group(1).replace("'", "")
+                  .replace(", ", " / ") + "}", text)
+
+
+def _inline_yaml(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True)
+    return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def _field_default(field: Any) -> Any:
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def commented_yaml(model: type[BaseModel], indent: int = 0,
+                   values: dict | None = None) -> list[str]:
+    """YAML lines for ``model``'s fields with their values, each preceded by its description.
+
+    ``values`` (a dumped instance) wins over the class defaults; a nested section's
+    default instance is used as it is (e.g. a default teacher that is an ensemble).
+    """
+    pad = " " * indent
+    lines: list[str] = []
+    for name, field in model.model_fields.items():
+        desc = (field.description or "").strip()
+        if desc:
+            lines += [f"{pad}# {part}" for part in textwrap.wrap(desc, 96 - indent)]
+        if values and name in values:
+            value = values[name]
+        elif field.is_required():
+            lines.append(f"{pad}{name}: null  # required ({_type_name(field.annotation)})")
+            continue
+        else:
+            value = _field_default(field)
+        nested = _nested_model(field.annotation)
+        if nested is not None and isinstance(value, dict):
+            lines.append(f"{pad}{name}:")
+            lines += commented_yaml(nested, indent + 2, value)
+            if indent == 0:
+                lines.append("")
+            continue
+        lines += _value_lines(pad, name, _strip_item_defaults(field.annotation, value))
+    return lines
+
+
+def _strip_item_defaults(annotation: Any, value: Any) -> Any:
+    """For a list of models, drop keys left at their defaults so the file stays readable."""
+    args = typing.get_args(annotation)
+    item = _nested_model(args[0]) if len(args) == 1 else None
+    if item is None or not isinstance(value, list):
+        return value
+    defaults = {n: _field_default(f) for n, f in item.model_fields.items() if not f.is_required()}
+    return [{k: v for k, v in x.items() if k not in defaults or defaults[k] != v}
+            if isinstance(x, dict) else x for x in value]
+
+
+def _value_lines(pad: str, name: str, value: Any) -> list[str]:
+    nested = isinstance(value, list | dict) and any(
+        isinstance(x, list | dict) for x in (value.values() if isinstance(value, dict) else value))
+    if not nested:
+        return [f"{pad}{name}: {_inline_yaml(value)}"]
+    block = yaml.safe_dump(value, default_flow_style=None, sort_keys=False, width=96,
+                           allow_unicode=True)
+    return [f"{pad}{name}:"] + [f"{pad}  {line}" for line in block.splitlines()]
+
+
+def init_text(values: dict | None = None) -> str:
+    """The file ``corpusfit init`` writes: every option, its default and what it means."""
+    head = ["# corpusfit pipeline config: `corpusfit run THIS_FILE`.",
+            "# Every key below is shown with its default; delete what you do not change.",
+            "# Unknown keys are errors. Override any key on the command line with",
+            "# --set section.key=value (e.g. --set train.lr=1e-4).", ""]
+    return "\n".join(head + commented_yaml(pipeline_config_class(), values=values)) + "\n"
+
+
+def reference_markdown() -> str:
+    """A Markdown table of every option (key, type, default, description) for the README."""
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str, values: dict) -> None:
+        for name, field in model.model_fields.items():
+            if name in values:
+                value = values[name]
+            else:
+                value = None if field.is_required() else _field_default(field)
+            nested = _nested_model(field.annotation)
+            if nested is not None and isinstance(value, dict):
+                walk(nested, f"{prefix}{name}.", value)
+                continue
+            value = _strip_item_defaults(field.annotation, value)
+            default = "required" if field.is_required() and name not in values else \
+                _inline_yaml(value)
+            desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
+            kind = _type_name(field.annotation).replace("|", "\\|")
+            rows.append(f"| `{prefix}{name}` | {kind} | `{default}` | {desc} |")
+
+    walk(pipeline_config_class(), "", {})
+    return "\n".join(rows) + "\n"

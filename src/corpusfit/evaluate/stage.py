@@ -1,0 +1,198 @@
+"""The evaluate stage: base vs specialized students (and BM25, hybrids) on the test data,
+plus teacher–student agreement on the dev lists.
+
+Writes ``metrics.json`` (via :func:`corpusfit.evaluate.results.save_results`), one
+TREC run file per retriever, ``agreement.json`` and ``manifest.json`` last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpusfit.workspace import read_json, stage_fingerprint, write_json, write_manifest
+
+logger = logging.getLogger(__name__)
+
+
+class EvaluateConfig(BaseModel):
+    """Final evaluation: retrieval metrics on the test data and agreement on dev lists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    split: str = Field("test", description="qrels split of the test data (qrels/SPLIT.tsv)")
+    depth: int = Field(1000, ge=100, description="documents retrieved per test query")
+    rrf_k: int = Field(60, ge=1, description="RRF constant for the hybrid retrievers")
+    bm25: bool = Field(True, description="also evaluate BM25")
+    hybrid: bool = Field(True, description="also evaluate RRF(BM25 + base student) and "
+                                           "RRF(BM25 + specialized student)")
+    agreement: bool = Field(True, description="teacher–student agreement on the dev lists "
+                                              "(Kendall tau, nDCG@10 vs teacher, top-1)")
+    max_dev_lists: int = Field(1000, ge=1, description="at most this many dev lists for "
+                                                       "the agreement numbers")
+    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
+
+
+def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:
+    """Display name -> harness spec. ``models`` is name -> model (base first)."""
+    specs = dict(models)
+    names = list(models)
+    if config.bm25:
+        specs["bm25"] = "bm25"
+    if config.hybrid and names:
+        specs["hybrid"] = f"rrf:bm25+{models[names[0]]}"
+        for name in names[1:2]:  # the specialized model: does BM25 still add to it?
+            specs[f"{name}+bm25"] = f"rrf:bm25+{models[name]}"
+    return specs
+
+
+def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str, str],
+                       out_dir: Path, cache_dir: Path | None) -> dict:
+    """Metrics of every retriever on the test data; writes run files and metrics.json."""
+    from corpusfit.data.readers import load_beir
+    from corpusfit.evaluate.harness import Harness, HarnessOptions
+    from corpusfit.evaluate.results import evaluate_runs, save_results
+
+    data = load_beir(test_data, config.split)
+    harness = Harness(data, HarnessOptions(depth=config.depth, rrf_k=config.rrf_k,
+                                           cache_dir=str(cache_dir) if cache_dir else None,
+                                           batch_tokens=config.batch_tokens))
+    specs = retriever_specs(config, models)
+    runs = {}
+    for name, spec in specs.items():
+        logger.info("evaluate: retrieving with %s (%s)", name, spec)
+        runs[name] = harness.run(spec)  # memoized: hybrids reuse the dense runs
+    results = evaluate_runs(data.qrels, runs, baseline=next(iter(models), None))
+    for name, spec in specs.items():
+        results["retrievers"][name]["model"] = spec
+    results["test_data"] = str(test_data)
+    save_results(out_dir, runs, results)
+    return results
+
+
+def _kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    if len(a) < 2:
+        return float("nan")
+    tau = kendalltau(a, b).statistic
+    return float(tau) if tau == tau else 0.0  # constant input -> nan; count as no agreement
+
+
+def _ndcg_vs_teacher(student: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
+    order = np.argsort(-student, kind="stable")[:k]
+    ideal = np.sort(gains)[::-1][:k]
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    best = float((ideal * disc[: len(ideal)]).sum())
+    return float((gains[order] * disc[: len(order)]).sum() / best) if best > 0 else 0.0
+
+
+def list_agreement(student_scores: np.ndarray, teacher_scores: np.ndarray,
+                   teacher_gains: np.ndarray) -> dict[str, float]:
+    """How well a student's ranking of one list agrees with the teacher's.
+
+    Args:
+        student_scores: (L,) student cosine similarities.
+        teacher_scores: (L,) raw teacher scores (their order is the teacher ranking).
+        teacher_gains: (L,) teacher scores normalized to [0, 1], used as graded gains.
+    """
+    return {"kendall_tau": _kendall_tau(student_scores, teacher_scores),
+            "ndcg10_vs_teacher": _ndcg_vs_teacher(student_scores, teacher_gains),
+            "top1": float(np.argmax(student_scores) == np.argmax(teacher_scores))}
+
+
+def _dev_lists(lists_path: Path, limit: int) -> list:
+    from corpusfit.data.artifacts import TrainingList, iter_artifact
+
+    dev = [r for r in iter_artifact(lists_path, TrainingList) if r.split == "dev"]
+    return dev[:limit]
+
+
+def _mean_by_type(per_list: list[tuple[str, dict]]) -> dict:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for qtype, values in per_list:
+        groups["all"].append(values)
+        groups[qtype].append(values)
+    return {t: {"n": len(v), **{m: float(np.nanmean([x[m] for x in v])) for m in v[0]}}
+            for t, v in groups.items()}
+
+
+def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path,
+                     limit: int, batch_tokens: int, cache_dir: Path | None) -> dict:
+    """Per model: mean agreement with the teacher on dev lists, overall and per query type."""
+    from corpusfit.data.readers import load_corpus
+    from corpusfit.retrieve.encoder import DenseEncoder
+
+    dev = _dev_lists(lists_path, limit)
+    if not dev:
+        logger.warning("evaluate: no dev lists in %s; agreement skipped", lists_path)
+        return {}
+    corpus = load_corpus(corpus_path)
+    doc_ids = sorted({d for r in dev for d in r.doc_ids})
+    missing = [d for d in doc_ids if d not in corpus]
+    if missing:
+        from corpusfit.errors import CorpusfitError
+        raise CorpusfitError(f"{lists_path}: {len(missing)} listed doc ids are not in "
+                             f"{corpus_path} (e.g. {missing[0]})")
+    row = {d: i for i, d in enumerate(doc_ids)}
+    out = {}
+    cache = str(cache_dir) if cache_dir else None
+    for name, model in models.items():
+        q_enc = DenseEncoder.load(model)
+        p_enc = DenseEncoder.load(q_enc.passage_model) if q_enc.passage_model else q_enc
+        d_emb = p_enc.encode([corpus[d].full_text() for d in doc_ids], "passage",
+                             batch_tokens=batch_tokens, cache_dir=cache)
+        q_emb = q_enc.encode([r.query for r in dev], "query", batch_tokens=batch_tokens,
+                             cache_dir=cache)
+        per_list = []
+        for qi, rec in enumerate(dev):
+            sims = d_emb[[row[d] for d in rec.doc_ids]] @ q_emb[qi]
+            per_list.append((rec.type, list_agreement(sims, np.asarray(rec.raw_scores),
+                                                      np.asarray(rec.scores))))
+        out[name] = _mean_by_type(per_list)
+    return out
+
+
+def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
+                 test_data: Path | None = None, lists_path: Path | None = None,
+                 corpus_path: Path | None = None, cache_dir: Path | None = None) -> dict:
+    """Evaluate ``models`` (name -> model folder or short name; the base model first).
+
+    Skips when ``out_dir``'s manifest matches; returns the metrics (or {} without test data).
+    """
+    from corpusfit.workspace import manifest_matches
+
+    out_dir = Path(out_dir)
+    inputs = {f"model:{n}": Path(m) for n, m in models.items() if Path(m).exists()}
+    for key, p in (("test_data", test_data), ("lists", lists_path)):
+        if p is not None:
+            inputs[key] = Path(p)
+    cfg = {**config.model_dump(mode="json"), "models": models}
+    fingerprint = stage_fingerprint(cfg, inputs)
+    if manifest_matches(out_dir, fingerprint) and (out_dir / "metrics.json").exists():
+        logger.info("evaluate: up to date in %s", out_dir)
+        return read_json(out_dir / "metrics.json")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings, counts, results = {}, {}, {}
+    if test_data is not None:
+        t0 = time.perf_counter()
+        results = evaluate_retrieval(config, Path(test_data), models, out_dir, cache_dir)
+        timings["retrieval_s"] = round(time.perf_counter() - t0, 2)
+        counts["test_queries"] = results["n_queries"]
+    else:
+        logger.warning("evaluate: no test data with qrels; retrieval metrics skipped")
+        write_json(out_dir / "metrics.json", {})
+    if config.agreement and lists_path is not None and corpus_path is not None:
+        t0 = time.perf_counter()
+        agreement = agreement_on_dev(models, Path(lists_path), Path(corpus_path),
+                                     config.max_dev_lists, config.batch_tokens, cache_dir)
+        write_json(out_dir / "agreement.json", agreement)
+        timings["agreement_s"] = round(time.perf_counter() - t0, 2)
+        counts["dev_lists"] = next(iter(agreement.values()), {}).get("all", {}).get("n", 0)
+    write_manifest(out_dir, fingerprint, cfg, counts=counts, timings=timings)
+    return results

@@ -1,0 +1,173 @@
+"""The runner: manifest skip, config-change rerun of a stage and everything after,
+--force, --until, and resume after an interruption. Fast fake stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corpusfit.errors import CorpusfitError
+from corpusfit.pipeline import Runner, Unit, done_marker
+from corpusfit.workspace import MANIFEST, stage_fingerprint, write_json, write_manifest
+
+
+class FakeStages:
+    """Three chained stages a -> b -> c; each copies its input and appends its config."""
+
+    def __init__(self, tmp: Path):
+        self.source = tmp / "source.txt"
+        self.source.write_text("hello")
+        self.calls: list[str] = []
+        self.fail_in: str | None = None
+
+    def units(self, run_dir: Path, cfg: dict) -> list[Unit]:
+        def make(stage: str, key: str, folder: str, upstream: Path | None) -> Unit:
+            def inputs() -> dict[str, Path]:
+                return {"upstream": done_marker(upstream)} if upstream else {"src": self.source}
+
+            def run(out: Path) -> None:
+                self.calls.append(key)
+                if self.fail_in == key:
+                    (out / "partial.txt").write_text("half")
+                    raise KeyboardInterrupt
+                prev = (upstream / "out.txt").read_text() if upstream else self.source.read_text()
+                (out / "out.txt").write_text(prev + f"|{key}:{cfg[key]}")
+                write_manifest(out, stage_fingerprint(cfg[key], {}), cfg[key])
+            return Unit(stage, key, folder, cfg[key], inputs, run)
+
+        a, b = run_dir / "01-ingest", run_dir / "02-generate"
+        return [make("ingest", "ingest", "01-ingest", None),
+                make("generate", "generate", "02-generate", a),
+                make("train", "train", "05-train", b),
+                make("train", "train-infonce", "05-train-infonce", b)]
+
+
+@pytest.fixture
+def fake(tmp_path):
+    return FakeStages(tmp_path)
+
+
+CFG = {"ingest": 1, "generate": 2, "train": 3, "train-infonce": 4}
+
+
+def statuses(results) -> dict[str, str]:
+    return {r.key: r.status for r in results}
+
+
+def test_second_run_skips_everything(tmp_path, fake):
+    run = tmp_path / "run"
+    first = Runner(run).run(fake.units(run, CFG))
+    assert statuses(first) == dict.fromkeys(CFG, "ran")
+    second = Runner(run).run(fake.units(run, CFG))
+    assert statuses(second) == dict.fromkeys(CFG, "skipped")
+    assert fake.calls == list(CFG)
+    assert (run / "05-train" / "out.txt").read_text() == "hello|ingest:1|generate:2|train:3"
+
+
+def test_changed_config_reruns_that_stage_and_everything_after(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    fake.calls.clear()
+    results = Runner(run).run(fake.units(run, {**CFG, "generate": 20}))
+    assert statuses(results) == {"ingest": "skipped", "generate": "ran", "train": "ran",
+                                 "train-infonce": "ran"}
+    assert (run / "05-train" / "out.txt").read_text() == "hello|ingest:1|generate:20|train:3"
+
+
+def test_changed_variant_config_reruns_only_that_variant(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    results = Runner(run).run(fake.units(run, {**CFG, "train-infonce": 5}))
+    assert statuses(results)["train"] == "skipped"
+    assert statuses(results)["train-infonce"] == "ran"
+
+
+def test_changed_input_file_reruns_from_the_start(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    fake.source.write_text("changed")
+    results = Runner(run).run(fake.units(run, CFG))
+    assert set(statuses(results).values()) == {"ran"}
+
+
+def test_force_reruns_stage_and_downstream_and_clears_folder(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    (run / "02-generate" / "stale.txt").write_text("x")
+    results = Runner(run, force={"generate"}).run(fake.units(run, CFG))
+    assert statuses(results) == {"ingest": "skipped", "generate": "ran", "train": "ran",
+                                 "train-infonce": "ran"}
+    assert not (run / "02-generate" / "stale.txt").exists()
+
+
+def test_force_one_variant_by_key(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    results = Runner(run, force={"train-infonce"}).run(fake.units(run, CFG))
+    assert statuses(results) == {"ingest": "skipped", "generate": "skipped",
+                                 "train": "skipped", "train-infonce": "ran"}
+
+
+def test_until_stops_after_the_named_stage(tmp_path, fake):
+    run = tmp_path / "run"
+    results = Runner(run, until="generate").run(fake.units(run, CFG))
+    assert [r.key for r in results] == ["ingest", "generate"]
+    assert not (run / "05-train").exists()
+
+
+def test_unknown_stage_name_is_a_clear_error(tmp_path):
+    with pytest.raises(CorpusfitError, match="unknown stage 'trian'"):
+        Runner(tmp_path, force={"trian"})
+
+
+def test_interrupted_stage_resumes_without_clearing(tmp_path, fake):
+    run = tmp_path / "run"
+    fake.fail_in = "generate"
+    with pytest.raises(KeyboardInterrupt):
+        Runner(run).run(fake.units(run, CFG))
+    state = json.loads((run / "02-generate" / ".pipeline.json").read_text())
+    assert state["status"] == "running"
+    fake.fail_in = None
+    results = Runner(run).run(fake.units(run, CFG))
+    assert statuses(results)["ingest"] == "skipped"
+    assert statuses(results)["generate"] == "ran"
+    # same fingerprint: partial work is left for the stage to resume from
+    assert (run / "02-generate" / "partial.txt").exists()
+
+
+def test_changed_config_after_interruption_reruns_and_leaves_partial_work_to_stage(
+        tmp_path, fake):
+    run = tmp_path / "run"
+    fake.fail_in = "generate"
+    with pytest.raises(KeyboardInterrupt):
+        Runner(run).run(fake.units(run, CFG))
+    fake.fail_in = None
+    results = Runner(run).run(fake.units(run, {**CFG, "generate": 7}))
+    assert statuses(results)["generate"] == "ran"
+    # the stage, not the runner, decides what partial work still holds
+    assert (run / "02-generate" / "partial.txt").exists()
+    assert (run / "05-train" / "out.txt").read_text() == "hello|ingest:1|generate:7|train:3"
+
+
+def test_manifest_deleted_means_not_done(tmp_path, fake):
+    run = tmp_path / "run"
+    Runner(run).run(fake.units(run, CFG))
+    (run / "05-train" / MANIFEST).unlink()
+    results = Runner(run).run(fake.units(run, CFG))
+    assert statuses(results)["train"] == "ran"
+    assert statuses(results)["train-infonce"] == "skipped"
+
+
+def test_stage_without_manifest_is_an_error(tmp_path):
+    unit = Unit("ingest", "ingest", "01-ingest", {}, dict, lambda out: None)
+    with pytest.raises(CorpusfitError, match="without writing"):
+        Runner(tmp_path).run([unit])
+    write_json(tmp_path / "unused.json", {})
+
+
+def test_force_of_a_unit_not_in_the_run_is_an_error(tmp_path, fake):
+    run = tmp_path / "run"
+    with pytest.raises(CorpusfitError, match="--force train-typo: no such stage"):
+        Runner(run, force={"train-typo"}).run(fake.units(run, CFG))
