@@ -89,8 +89,7 @@ class Harness:
         from corpusfit.retrieve.index import DenseIndex
 
         opts = self.options
-        q_enc = DenseEncoder.load(spec)
-        p_enc = DenseEncoder.load(q_enc.passage_model) if q_enc.passage_model else q_enc
+        q_enc, p_enc = DenseEncoder.load_pair(spec)
         ids, texts = self._doc_texts()
         doc_emb = p_enc.encode(texts, "passage", batch_tokens=opts.batch_tokens,
                                cache_dir=opts.cache_dir, show_progress=opts.show_progress)

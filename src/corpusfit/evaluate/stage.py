@@ -143,8 +143,7 @@ def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path
     out = {}
     cache = str(cache_dir) if cache_dir else None
     for name, model in models.items():
-        q_enc = DenseEncoder.load(model)
-        p_enc = DenseEncoder.load(q_enc.passage_model) if q_enc.passage_model else q_enc
+        q_enc, p_enc = DenseEncoder.load_pair(model)
         d_emb = p_enc.encode([corpus[d].full_text() for d in doc_ids], "passage",
                              batch_tokens=batch_tokens, cache_dir=cache)
         q_emb = q_enc.encode([r.query for r in dev], "query", batch_tokens=batch_tokens,

@@ -132,6 +132,14 @@ class DenseEncoder:
         return cls(net, tokenizer, settings, name=path, device=device,
                    passage_model=passage_model)
 
+    @classmethod
+    def load_pair(cls, model: str, **overrides) -> tuple[DenseEncoder, DenseEncoder]:
+        """(query encoder, passage encoder); they differ only for query-only models."""
+        q_enc = cls.load(model, **overrides)
+        if not q_enc.passage_model:
+            return q_enc, q_enc
+        return q_enc, cls.load(q_enc.passage_model, device=overrides.get("device"))
+
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)

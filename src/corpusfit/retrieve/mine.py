@@ -95,8 +95,7 @@ def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[s
         from corpusfit.retrieve.encoder import DenseEncoder
         from corpusfit.retrieve.index import DenseIndex
 
-        q_enc = DenseEncoder.load(spec)
-        p_enc = DenseEncoder.load(q_enc.passage_model) if q_enc.passage_model else q_enc
+        q_enc, p_enc = DenseEncoder.load_pair(spec)
         doc_emb = p_enc.encode(texts, "passage", cache_dir=cache_dir)
         q_emb = q_enc.encode(qtexts, "query", cache_dir=cache_dir)
         runs[name] = DenseIndex(ids, doc_emb).run(qids, q_emb, k=depth)

@@ -40,36 +40,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
 
 
-def _set_dotted(cfg: dict, key: str, raw: str) -> None:
-    import yaml
-
-    *parents, leaf = key.split(".")
-    node = cfg
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = yaml.safe_load(raw)
-
-
 def build_config(args: argparse.Namespace):
     """TrainConfig from --config, then --set overrides, then explicit flags."""
-    import yaml
     from pydantic import ValidationError
 
+    from corpusfit.config import apply_overrides, read_yaml
     from corpusfit.errors import ConfigError
     from corpusfit.train.config import TrainConfig
 
     raw: dict = {}
     if args.config:
-        path = Path(args.config)
-        if not path.exists():
-            raise ConfigError(f"config file {path} not found")
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(args.config)
         raw = raw.get("train", raw)
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        _set_dotted(raw, key.strip(), value)
+    apply_overrides(raw, args.set)
     for flag, field in _FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
