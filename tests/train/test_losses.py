@@ -119,8 +119,8 @@ def test_listwise_never_underflows_and_padding_has_no_effect():
     assert ListwiseKL(1e-4, 1e-4)(q, p, other)["listwise"].item() == pytest.approx(loss.item())
 
 
-def test_loss_config_defaults_are_the_papers():
+def test_loss_config_defaults_are_the_papers_but_the_teacher_temperature():
     cfg = LossConfig()
     assert (cfg.student_temperature, cfg.teacher_temperature, cfg.infonce_temperature,
-            cfg.false_negative_ratio) == (0.05, 0.3, 0.01, 0.6)
+            cfg.false_negative_ratio) == (0.05, 0.1, 0.01, 0.6)
     assert TrainConfig().objective == {"listwise": 1.0, "infonce": 0.1}
