@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -135,6 +136,8 @@ def collection_rows(name: str, args, specs, timings: Timings, scorers: dict) -> 
         raw: dict[str, dict[str, list[float]]] = {}
         for tname, members in specs.items():
             cheap = all(cfg.kind in ("dense", "bm25") for _, cfg in members)
+            if not cheap and depth not in args.llm_depths:
+                continue
             qids = all_q if cheap else sub_q
             for _, cfg in members:
                 tid = cfg.teacher_id()
@@ -222,6 +225,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--collections", nargs="+", default=["cranfield", "cisi", "cacm"])
     p.add_argument("--depths", nargs="+", type=int, default=[20, 30])
+    p.add_argument("--llm-depths", nargs="+", type=int, default=[20],
+                   help="depths at which LLM teachers rerank (each is slow on CPU)")
     p.add_argument("--ql-models", nargs="*", default=["smollm2"])
     p.add_argument("--judge-models", nargs="*", default=[])
     p.add_argument("--llm-queries", type=int, default=40,
@@ -263,7 +268,8 @@ def main(argv=None) -> int:
         # Written after every collection: an interrupted run still leaves its tables.
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps({"argv": sys.argv, "rows": rows}, indent=1))
-        write_markdown(args.markdown, rows, ["OMP_NUM_THREADS=2", "python", *sys.argv])
+        threads = os.environ.get("OMP_NUM_THREADS", "")
+        write_markdown(args.markdown, rows, [f"OMP_NUM_THREADS={threads}", "python", *sys.argv])
     print(f"wrote {args.markdown}")
     return 0
 
