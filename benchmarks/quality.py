@@ -1,0 +1,309 @@
+"""Does specialization help, and which parts of the method matter?
+
+For each BEIR folder given: run the pipeline up to the label stage
+(`benchmarks/quality.yaml`: generate, mine, label; resumable), then train every
+arm on the same lists and evaluate it on the folder's test queries:
+
+- base student (zero-shot), BM25, RRF(BM25, base);
+- `st-mnrl`: sentence-transformers' own trainer + MultipleNegativesRankingLoss
+  (query, source passage, one mined hard negative), see `st_baseline.py`;
+- corpusfit objectives on the same lists, query-only mode (the CPU default):
+  listwise + 0.1 InfoNCE (default), listwise only, InfoNCE only, MarginMSE, and the
+  default with the paper's teacher temperature 0.3 (`cf-tt0.3`, against `--set`);
+- `cf-full`: the default objective in full mode (passages trained too) with a 10-minute
+  budget; not in the default arms: on 2 CPU cores one epoch takes longer than that;
+- one query type at a time vs all types mixed, the same number of training lists.
+
+nDCG@10, R@100, MRR@10 (ir-measures); paired t-test and permutation test of
+per-query nDCG@10 against the base model (per-query values averaged over seeds).
+Every trained model and its metrics are kept under --workdir: reruns only do what
+is missing.
+
+    make bench-quality    # = the command at the top of results/quality.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning when sharing 2 cores
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# arm -> (kind, train overrides); kind "cf" = corpusfit trainer, "st" = sentence-transformers.
+DEFAULT = {"listwise": 1.0, "infonce": 0.1}
+ARMS: dict[str, tuple[str, dict]] = {
+    "st-mnrl": ("st", {}),
+    "cf-default": ("cf", {"objective": DEFAULT}),
+    "cf-listwise": ("cf", {"objective": {"listwise": 1.0}}),
+    "cf-infonce": ("cf", {"objective": {"infonce": 1.0}}),
+    "cf-marginmse": ("cf", {"objective": {"marginmse": 1.0}}),
+    "cf-tt0.3": ("cf", {"objective": DEFAULT, "loss": {"teacher_temperature": 0.3}}),
+    # Full mode on CPU only fits a time budget (the lr schedule then follows time).
+    "cf-full": ("cf", {"objective": DEFAULT, "mode": "full", "max_minutes": 10}),
+}
+CPU_ARMS = [a for a in ARMS if a != "cf-full"]  # full mode: hours per arm on 2 cores
+TYPES = ["question", "claim", "keywords", "title", "natural"]
+TYPE_ARMS = [f"type-{t}" for t in TYPES] + ["type-mixed"]
+METRICS = ["nDCG@10", "R@100", "MRR@10"]
+NOTES = [
+    "- Test queries and qrels of each collection; metrics by ir-measures. `Δ vs base` is the "
+    "nDCG@10 difference; `p (t)` / `p (perm)`: paired t-test / permutation test of per-query "
+    "nDCG@10 (averaged over seeds) against `base`. `nDCG@10 sd`: spread over seeds.",
+    "- Arms: `st-mnrl` = sentence-transformers' SentenceTransformerTrainer + "
+    "MultipleNegativesRankingLoss (query, source passage, 1 mined hard negative; 3 epochs, "
+    "batch 32, lr 2e-5, whole model); `cf-*` = corpusfit's trainer, query-only mode (the CPU "
+    "default), TrainConfig defaults otherwise (lr 2.5e-5 at 64 queries/step, up to 10 epochs, "
+    "early stopping on dev loss); `cf-default` = listwise + 0.1 InfoNCE; `cf-tt0.3` = the same "
+    "with the paper's teacher temperature; `type-*` = the default objective on one query type's "
+    "train lists, `type-mixed` on the same number drawn from all types (dev lists: all).",
+    "- Tuning: the teacher temperature was chosen on **Cranfield** only (0.3 / 0.1 / 0.05, "
+    "`cf-default` seed 1: 0.3652 / 0.3828 / 0.3834); Cranfield's rows are not evidence for it. "
+    "Nothing else was tuned.",
+    "- `train+eval s`: wall seconds to train and evaluate one arm on a 2-core machine shared "
+    "with other benchmark jobs (for scale only).",
+]
+
+
+def prepare(data_dir: Path, args) -> Path:
+    """Generate, mine and label for one collection (skipped when done); its run dir."""
+    from corpusfit.config import load_config
+    from corpusfit.pipeline import run_pipeline
+
+    run_dir = args.workdir / data_dir.name
+    cfg = load_config(args.config, [f"corpus={data_dir}", *args.pipeline_set])
+    run_pipeline(cfg, run_dir, until="label")
+    return run_dir
+
+
+def train_config(overrides: dict, args, seed: int):
+    from corpusfit.config import apply_overrides
+    from corpusfit.train.config import TrainConfig
+
+    raw = {"mode": "query_only", "max_minutes": None, "seed": seed,
+           "cache_dir": str(args.workdir / "emb")}
+    apply_overrides(raw, args.set)
+    for key, value in overrides.items():  # the arm's own settings win over --set
+        raw[key] = {**raw.get(key, {}), **value} if key == "loss" else value
+    return TrainConfig.model_validate(raw)
+
+
+def type_subset(lists, arm: str, seed: int) -> list:
+    """Train lists of one type (or all types, stratified) cut to the smallest type's count."""
+    train = [tl for tl in lists if tl.split == "train"]
+    by_type = {t: [tl for tl in train if tl.type == t] for t in TYPES}
+    n = min(len(v) for v in by_type.values())
+    rng = random.Random(f"{arm}:{seed}")
+    if arm != "type-mixed":
+        return rng.sample(by_type[arm[len("type-"):]], n)
+    pools = [rng.sample(v, len(v)) for v in by_type.values()]
+    mixed = [pool[i] for i in range(n) for pool in pools][:n]
+    return mixed
+
+
+def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
+    """Train one arm unless its model is complete; True when it (re)trained."""
+    from corpusfit.data.artifacts import TrainingList, load_artifact
+    from corpusfit.data.readers import load_corpus
+    from corpusfit.train.loop import run_train
+    from corpusfit.workspace import write_jsonl
+
+    lists_path = run_dir / "04-label" / "lists.jsonl"
+    corpus_path = run_dir / "01-ingest" / "corpus.jsonl"
+    if arm.startswith("type-"):
+        lists = load_artifact(lists_path, TrainingList)
+        keep = type_subset(lists, arm, seed) + [tl for tl in lists if tl.split == "dev"]
+        lists_path = out.parent / f"lists-{arm}-s{seed}.jsonl"
+        write_jsonl(lists_path, (tl.model_dump() for tl in keep))
+        kind, overrides = "cf", {"objective": DEFAULT}
+    else:
+        kind, overrides = ARMS[arm]
+    if kind == "cf":
+        return not run_train(train_config(overrides, args, seed), lists_path, corpus_path, out,
+                             show_progress=False).skipped
+    if (out / "modules.json").exists():
+        return False
+    from st_baseline import train_mnrl
+
+    lists = [tl for tl in load_artifact(lists_path, TrainingList) if tl.split == "train"]
+    info = train_mnrl(args.student_path, lists, load_corpus(corpus_path), out, seed=seed)
+    logging.warning("st-mnrl: %s", info)
+    return True
+
+
+def metrics_of(harness, spec: str, cache: Path) -> dict[str, dict[str, float]]:
+    """Per-query metrics of a retriever spec, memoized in ``cache`` (a JSON file)."""
+    from corpusfit.evaluate.metrics import MEASURES, per_query
+    from corpusfit.workspace import read_json, write_json
+
+    if cache.exists():
+        return read_json(cache)
+    pq = per_query(harness.data.qrels, harness.run(spec), {m: MEASURES[m] for m in METRICS})
+    write_json(cache, pq)
+    return pq
+
+
+def collection_rows(data_dir: Path, args) -> list[dict]:
+    from corpusfit.data.readers import load_beir
+    from corpusfit.evaluate.harness import Harness, HarnessOptions
+    from corpusfit.workspace import read_json, write_json
+
+    run_dir = prepare(data_dir, args)
+    qdir = run_dir / ("quality" + (f"-{args.tag}" if args.tag else ""))
+    harness = Harness(load_beir(data_dir, "test"),
+                      HarnessOptions(cache_dir=str(args.workdir / "emb"), show_progress=False))
+    base = args.student
+    timings = read_json(qdir / "seconds.json") if (qdir / "seconds.json").exists() else {}
+    rows = [{"arm": name, "seed": "-", "seconds": None,
+             **{"pq": metrics_of(harness, spec, qdir / f"{name}.metrics.json")}}
+            for name, spec in (("base", base), ("bm25", "bm25"),
+                               ("hybrid", f"rrf:bm25+{base}"))]
+    arms = [*args.arms, *(["cf-full"] if data_dir.name in args.full_mode_on else [])]
+    for arm in dict.fromkeys(arms):
+        seeds = args.seeds if arm in args.multi_seed else args.seeds[:1]
+        for seed in seeds:
+            out = qdir / f"{arm}-s{seed}"
+            start = time.monotonic()
+            cache = qdir / f"{arm}-s{seed}.metrics.json"
+            fused = qdir / f"{arm}-s{seed}-rrf.metrics.json"
+            trained = train_arm(arm, run_dir, out, seed, args)
+            if trained:
+                for stale in (cache, fused):  # metrics of an older model
+                    stale.unlink(missing_ok=True)
+            pq = metrics_of(harness, str(out), cache)
+            if trained:  # train + evaluation wall time, kept for reruns that skip both
+                timings[out.name] = time.monotonic() - start
+                write_json(qdir / "seconds.json", timings)
+            rows.append({"arm": arm, "seed": seed, "pq": pq, "seconds": timings.get(out.name)})
+            print(f"{data_dir.name} {arm} seed {seed}: nDCG@10 {mean(pq['nDCG@10']):.4f}",
+                  file=sys.stderr, flush=True)
+            if arm == "cf-default" and seed == seeds[0]:
+                spec = f"rrf:bm25+{out}"
+                rows.append({"arm": "cf-default + BM25 (RRF)", "seed": seed, "seconds": None,
+                             "pq": metrics_of(harness, spec, fused)})
+    return rows
+
+
+def mean(values: dict[str, float]) -> float:
+    return sum(values.values()) / max(len(values), 1)
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """One row per arm: metric means over seeds, nDCG@10 seed spread, test vs base."""
+    from corpusfit.evaluate.significance import paired_test
+
+    base = next(r["pq"]["nDCG@10"] for r in rows if r["arm"] == "base")
+    out = []
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        runs = [r for r in rows if r["arm"] == arm]
+        row = {"arm": arm, "seeds": len(runs) if runs[0]["seed"] != "-" else "-"}
+        for m in METRICS:
+            row[m] = statistics.fmean(mean(r["pq"][m]) for r in runs)
+        nd = [mean(r["pq"]["nDCG@10"]) for r in runs]
+        row["nDCG@10 sd"] = statistics.stdev(nd) if len(nd) > 1 else ""
+        if arm != "base":
+            avg = {q: statistics.fmean(r["pq"]["nDCG@10"][q] for r in runs) for q in base}
+            test = paired_test(base, avg)
+            row["Δ vs base"] = test.delta
+            row["p (t)"], row["p (perm)"] = test.p_ttest, test.p_permutation
+        secs = [r["seconds"] for r in runs if r["seconds"] is not None]
+        row["train+eval s"] = statistics.fmean(secs) if secs else ""
+        out.append(row)
+    return out
+
+
+def data_counts(run_dir: Path) -> str:
+    from corpusfit.data.artifacts import TrainingList, load_artifact
+
+    lists = load_artifact(run_dir / "04-label" / "lists.jsonl", TrainingList)
+    queries = sum(1 for _ in open(run_dir / "02-generate" / "queries.jsonl"))
+    per_type = {t: sum(tl.type == t and tl.split == "train" for tl in lists) for t in TYPES}
+    return (f"{queries} generated queries → {len(lists)} lists "
+            f"({sum(tl.split == 'train' for tl in lists)} train, "
+            f"{sum(tl.split == 'dev' for tl in lists)} dev); train lists per type: "
+            + ", ".join(f"{t} {n}" for t, n in per_type.items()))
+
+
+def write_markdown(path: Path, tables: dict[str, tuple[str, list[dict]]], args,
+                   argv: list[str]) -> None:
+    from corpusfit.evaluate.tables import markdown_table
+
+    cols = ["arm", "seeds", *METRICS, "nDCG@10 sd", "Δ vs base", "p (t)", "p (perm)",
+            "train+eval s"]
+    lines = ["# Quality benchmark (generated by benchmarks/quality.py)", "",
+             f"Date {date.today()}, {platform.node()} ({platform.machine()}, "
+             f"{_cpus()} CPUs, no GPU). Command:", "", f"    {' '.join(argv)}", "",
+             f"Student `{args.student}`; pipeline config `{args.config}` "
+             f"({' '.join(args.pipeline_set) or 'no overrides'}); train overrides: "
+             f"{' '.join(args.set) or 'none'}; seeds {args.seeds} "
+             f"(only {', '.join(args.multi_seed)} with every seed, the other arms with the first).",
+             "", *NOTES, ""]
+    summary: dict[str, dict[str, float]] = {}
+    for name, (counts, rows) in tables.items():
+        lines += [f"## {name}", "", counts, "", markdown_table(rows, cols), ""]
+        for r in rows:
+            summary.setdefault(r["arm"], {})[name] = r["nDCG@10"]
+    names = list(tables)
+    srows = [{"arm": a, **v, "mean": statistics.fmean(v.values())}
+             for a, v in summary.items() if len(v) == len(names)]
+    lines += ["## nDCG@10 across collections", "", markdown_table(srows, ["arm", *names, "mean"]),
+              ""]
+    from corpusfit.workspace import write_text
+
+    write_text(path, "\n".join(lines))
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", nargs="+", type=Path, help="BEIR folders (corpus, queries, qrels)")
+    p.add_argument("--config", default=str(HERE / "quality.yaml"),
+                   help="pipeline config for generation, mining and labeling")
+    p.add_argument("--pipeline-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override of the pipeline config, e.g. ingest.sample=24")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="train config override for every corpusfit arm, e.g. lr=1e-5")
+    p.add_argument("--arms", nargs="+", default=[*CPU_ARMS, *TYPE_ARMS],
+                   choices=[*ARMS, *TYPE_ARMS])
+    p.add_argument("--full-mode-on", nargs="*", default=[], metavar="NAME",
+                   help="collections (folder names) that also get the cf-full arm")
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--multi-seed", nargs="*", default=["cf-default"],
+                   help="arms run with every seed; the others with the first only (CPU cost)")
+    p.add_argument("--student", default="minilm")
+    p.add_argument("--workdir", type=Path, default=Path("runs/quality"))
+    p.add_argument("--tag", default="", help="name of this set of trained arms (a sweep "
+                   "point): models go to RUN_DIR/quality-TAG")
+    p.add_argument("--out", type=Path, default=HERE / "results" / "quality.md")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    from corpusfit.models import resolve_model
+
+    args.student_path = str(resolve_model(args.student))
+    tables = {}
+    for data_dir in args.data:
+        rows = collection_rows(data_dir, args)
+        tables[data_dir.name] = (data_counts(args.workdir / data_dir.name), summarize(rows))
+        write_markdown(args.out, tables, args, ["python", "benchmarks/quality.py", *sys.argv[1:]])
+    print(args.out.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
