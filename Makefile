@@ -35,14 +35,16 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m corpusfit.cli run configs/demo.yaml
 
-# Evidence (issue 7): results/quality.md and results/speed.md; both resume where they stopped.
-# The temperature was tuned on Cranfield (see results/quality.md).
+# Evidence: benchmarks/results/quality.md (resumes where it stopped; about 1.5 hours on
+# 2 cores, mostly generation) and results/speed.md (about 10 minutes; add 100000 to
+# --mine-sizes for the 100k row, ~25 minutes more). The temperature was tuned on Cranfield.
 bench-quality: $(STAMP)
 	$(PY) benchmarks/quality.py ../shared/datasets/cranfield ../shared/datasets/cisi \
 		../shared/datasets/cacm --set loss.teacher_temperature=0.1 --tag main --full-mode-on cisi
 
 bench-speed: $(STAMP)
-	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py
+	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py --gen-pairs 5 --naive-pairs 60 --steps 2 \
+		--full-queries 8 --mine-sizes 1000 10000
 
 clean:
 	rm -rf $(VENV) runs
