@@ -14,16 +14,13 @@ PAPER_LR = 2e-4
 PAPER_QUERIES_PER_STEP = 4096
 
 
-PAPER_TEACHER_TEMPERATURE = 0.3
-
-
 class LossConfig(BaseModel):
     """Loss temperatures and the false-negative threshold (the paper's values but one).
 
     ``teacher_temperature`` is 0.1, not the paper's 0.3: the default offline teacher's
     normalized scores are flat below the top passage, so at 0.3 its distribution gives the
-    source passage only ~25% of the mass, and fitting it made MiniLM worse on all three
-    shared collections (tuned on Cranfield, confirmed on CISI and CACM:
+    top passage only ~36% of the mass on average (0.1: ~94%) and fitting it made MiniLM
+    worse on all three shared collections (tuned on Cranfield, confirmed on CISI and CACM:
     benchmarks/results/quality.md). With a cross-encoder teacher, try the paper's 0.3.
     """
 

@@ -1,0 +1,44 @@
+"""The data the quality benchmark's arms train on: type subsets and the peer's triplets."""
+
+import sys
+from pathlib import Path
+
+from corpusfit.data.artifacts import TrainingList
+from corpusfit.data.schema import Document
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import quality  # noqa: E402
+import st_baseline  # noqa: E402
+
+
+def _list(i: int, qtype: str, split: str = "train") -> TrainingList:
+    return TrainingList(qid=f"q{i}", query=f"query {i}", type=qtype, source_id=f"d{i}",
+                        doc_ids=[f"d{i}", "x", "y", "z"], scores=[1.0, 0.7, 0.5, 0.1],
+                        raw_scores=[9.0, 7.0, 5.0, 1.0], split=split)
+
+
+LISTS = [_list(i, t) for i, t in enumerate(
+    ["question"] * 5 + ["claim"] * 3 + ["keywords"] * 4 + ["title"] * 6 + ["natural"] * 3)]
+LISTS.append(_list(99, "claim", "dev"))
+
+
+def test_type_subsets_have_the_smallest_types_size_and_mixed_draws_every_type():
+    for arm in quality.TYPE_ARMS:
+        subset = quality.type_subset(LISTS, arm, seed=1)
+        assert len(subset) == 3  # claim and natural have 3 train lists
+        assert all(tl.split == "train" for tl in subset)
+        if arm != "type-mixed":
+            assert {tl.type for tl in subset} == {arm[len("type-"):]}
+    mixed = quality.type_subset(LISTS, "type-mixed", seed=1)
+    assert len({tl.type for tl in mixed}) == 3
+    again = quality.type_subset(LISTS, "type-title", seed=1)
+    assert again == quality.type_subset(LISTS, "type-title", seed=1)  # seeded
+
+
+def test_triplets_take_the_best_passage_below_the_false_negative_threshold():
+    corpus = {d: Document(d, f"text of {d}") for d in ["d0", "x", "y", "z"]}
+    cols = st_baseline.triplets([LISTS[0]], corpus, negatives=1, ratio=0.6)
+    # x scores 0.7 > 0.6 x top: a likely false negative, skipped; y (0.5) is the negative.
+    assert cols == {"anchor": ["query 0"], "positive": ["text of d0"],
+                    "negative_1": ["text of y"]}
+    assert st_baseline.triplets([LISTS[0]], corpus, negatives=3)["anchor"] == []
