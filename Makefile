@@ -40,7 +40,8 @@ demo: $(STAMP)
 # --mine-sizes for the 100k row, ~25 minutes more). The temperature was tuned on Cranfield.
 bench-quality: $(STAMP)
 	$(PY) benchmarks/quality.py ../shared/datasets/cranfield ../shared/datasets/cisi \
-		../shared/datasets/cacm --set loss.teacher_temperature=0.1 --tag main --full-mode-on cisi
+		../shared/datasets/cacm --set loss.teacher_temperature=0.1 --tag main --full-mode-on cisi \
+		--multi-seed cf-default cf-listwise cf-infonce cf-marginmse
 
 bench-speed: $(STAMP)
 	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py --gen-pairs 5 --naive-pairs 60 --steps 2 \

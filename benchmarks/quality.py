@@ -291,7 +291,8 @@ def parse_args(argv=None):
     p.add_argument("--full-mode-on", nargs="*", default=[], metavar="NAME",
                    help="collections (folder names) that also get the cf-full arm")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--multi-seed", nargs="*", default=["cf-default"],
+    p.add_argument("--multi-seed", nargs="*",
+                   default=["cf-default", "cf-listwise", "cf-infonce", "cf-marginmse"],
                    help="arms run with every seed; the others with the first only (CPU cost)")
     p.add_argument("--student", default="minilm")
     p.add_argument("--workdir", type=Path, default=Path("runs/quality"))
