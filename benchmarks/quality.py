@@ -110,8 +110,7 @@ def type_subset(lists, arm: str, seed: int) -> list:
     if arm != "type-mixed":
         return rng.sample(by_type[arm[len("type-"):]], n)
     pools = [rng.sample(v, len(v)) for v in by_type.values()]
-    mixed = [pool[i] for i in range(n) for pool in pools][:n]
-    return mixed
+    return [pool[i] for i in range(n) for pool in pools][:n]
 
 
 def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
@@ -119,7 +118,7 @@ def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     from corpusfit.data.artifacts import TrainingList, load_artifact
     from corpusfit.data.readers import load_corpus
     from corpusfit.train.loop import run_train
-    from corpusfit.workspace import write_jsonl
+    from corpusfit.workspace import manifest_matches, stage_fingerprint, write_jsonl, write_manifest
 
     lists_path = run_dir / "04-label" / "lists.jsonl"
     corpus_path = run_dir / "01-ingest" / "corpus.jsonl"
@@ -134,13 +133,16 @@ def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     if kind == "cf":
         return not run_train(train_config(overrides, args, seed), lists_path, corpus_path, out,
                              show_progress=False).skipped
-    if (out / "modules.json").exists():
+    # The same manifest mechanism as corpusfit's stages: retrain when lists or settings change.
+    settings = {"arm": arm, "seed": seed, "student": args.student_path}
+    fingerprint = stage_fingerprint(settings, {"lists": lists_path})
+    if manifest_matches(out, fingerprint):
         return False
     from st_baseline import train_mnrl
 
     lists = [tl for tl in load_artifact(lists_path, TrainingList) if tl.split == "train"]
     info = train_mnrl(args.student_path, lists, load_corpus(corpus_path), out, seed=seed)
-    logging.warning("st-mnrl: %s", info)
+    write_manifest(out, fingerprint, settings, counts=info)
     return True
 
 
@@ -158,7 +160,7 @@ def metrics_of(harness, spec: str, cache: Path) -> dict[str, dict[str, float]]:
 
 def collection_rows(data_dir: Path, args) -> list[dict]:
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness, HarnessOptions
+    from corpusfit.evaluate.harness import Harness, HarnessOptions, spec_name
     from corpusfit.workspace import read_json, write_json
 
     run_dir = prepare(data_dir, args)
@@ -167,8 +169,9 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
                       HarnessOptions(cache_dir=str(args.workdir / "emb"), show_progress=False))
     base = args.student
     timings = read_json(qdir / "seconds.json") if (qdir / "seconds.json").exists() else {}
+    # Cached by spec, so another --student never reuses the old base's metrics.
     rows = [{"arm": name, "seed": "-", "seconds": None,
-             **{"pq": metrics_of(harness, spec, qdir / f"{name}.metrics.json")}}
+             "pq": metrics_of(harness, spec, qdir / f"{spec_name(spec)}.metrics.json")}
             for name, spec in (("base", base), ("bm25", "bm25"),
                                ("hybrid", f"rrf:bm25+{base}"))]
     arms = [*args.arms, *(["cf-full"] if data_dir.name in args.full_mode_on else [])]
@@ -229,7 +232,8 @@ def data_counts(run_dir: Path) -> str:
     from corpusfit.data.artifacts import TrainingList, load_artifact
 
     lists = load_artifact(run_dir / "04-label" / "lists.jsonl", TrainingList)
-    queries = sum(1 for _ in open(run_dir / "02-generate" / "queries.jsonl"))
+    with open(run_dir / "02-generate" / "queries.jsonl", encoding="utf-8") as f:
+        queries = sum(1 for _ in f)
     per_type = {t: sum(tl.type == t and tl.split == "train" for tl in lists) for t in TYPES}
     return (f"{queries} generated queries → {len(lists)} lists "
             f"({sum(tl.split == 'train' for tl in lists)} train, "
