@@ -126,12 +126,9 @@ class LlamaCppPrefixLM(PrefixLM):
     """A GGUF model in llama-cpp-python; the prefix stays in its KV cache between queries."""
 
     def __init__(self, path: str, n_ctx: int = 1024, n_threads: int | None = None):
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise CorpusfitError("GGUF teachers need llama-cpp-python "
-                                 "(pip install 'corpusfit[llama]')") from e
-        self.llm = Llama(model_path=path, n_ctx=n_ctx, n_batch=min(n_ctx, 512),
+        from corpusfit.native import load_llama_cpp
+
+        self.llm = load_llama_cpp().Llama(model_path=path, n_ctx=n_ctx, n_batch=min(n_ctx, 512),
                          n_threads=n_threads, logits_all=True, verbose=False)
         self.n_ctx = n_ctx
 

@@ -22,9 +22,10 @@ class LlamaCppBackend:
     name = "llama-cpp"
 
     def __init__(self, config: BackendConfig):
-        from llama_cpp import Llama
-
         from corpusfit.models import resolve_gguf
+        from corpusfit.native import load_llama_cpp
+
+        Llama = load_llama_cpp().Llama  # noqa: N806 - the class, chosen CPU kernels loaded
 
         path = resolve_gguf(config.model or DEFAULT_GGUF)
         self.model_name = Path(path).stem
@@ -43,7 +44,8 @@ class LlamaCppBackend:
         try:
             out = self._llm.create_chat_completion(
                 request.messages, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens, seed=request.seed)
+                max_tokens=request.token_budget(sampling), stop=sampling.stop or None,
+                seed=request.seed)
         except ValueError as e:  # e.g. the prompt exceeds the context window
             return Completion(None, error=f"llama.cpp: {e}")
         return Completion(out["choices"][0]["message"]["content"] or "")
