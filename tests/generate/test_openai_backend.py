@@ -127,3 +127,68 @@ def test_openai_backend_resamples_garbage_when_attempts_allow(server, tmp_path):
     assert summary.retried == {"backend_error": 2, "server_retry": 0}
     assert summary.rejected["claim"] == {"backend_error": 1}
     assert server.bodies[0]["model"] == "given-model"
+
+
+def _prompt_text(body: dict) -> str:
+    return "\n".join(f"<{m['role']}>{m['content']}" for m in body["messages"])
+
+
+def _shared_len(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def test_shared_prefix_prompts_reach_the_server_with_type_budgets(server, tmp_path):
+    """A server's prefix cache sees long shared prefixes: per passage and per few-shot block."""
+    corpus = tmp_path / "corpus.jsonl"
+    ids = ["OK1", "OK2", "OK3", "OK4"]
+    corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
+                              for i in ids))
+    run_ingest(IngestConfig(), corpus, tmp_path / "ing")
+    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                            max_retries=0, concurrency=1)
+    types = ["question", "title", "keywords"]
+    config = GenerateConfig(types=types, attempts=1, fewshot_every=2, backend=backend)
+    run_generate(config, tmp_path / "ing", tmp_path / "gen", progress=False)
+
+    bodies = {(b["messages"][-1]["content"].split()[1], i % 3): b
+              for i, b in enumerate(server.bodies)}
+    assert len(server.bodies) == 12
+    sampled = [b["messages"][-1]["content"].split()[1] for b in server.bodies[::3]]
+    # The three types of one passage differ only in the instruction after the passage.
+    for doc in sampled:
+        texts = [_prompt_text(bodies[(doc, t)]) for t in range(3)]
+        head = texts[0].rsplit("\n\n", 1)[0]
+        assert head.endswith(f"Passage: {doc} passage about wings")
+        assert all(t.startswith(head) for t in texts)
+    # Passages of one block share every few-shot turn; the next block draws anew.
+    block = [b["messages"][:-1] for b in server.bodies[::3]]
+    assert block[0] == block[1] and block[2] == block[3] and block[0] != block[2]
+    assert len(block[0]) == 1 + 3 * 2 * 3  # system + 3 example passages x 3 types x 2 turns
+    # Each type gets its own token budget; every request stops at a newline.
+    budgets = {b["messages"][-1]["content"].rsplit("\n\n", 1)[1][:20]: b["max_tokens"]
+               for b in server.bodies}
+    assert sorted(budgets.values()) == [32, 40, 50]
+    assert all(b["stop"] == ["\n"] for b in server.bodies)
+
+
+def test_per_passage_layout_is_the_papers(server, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
+                              for i in ["OK1", "OK2"]))
+    run_ingest(IngestConfig(), corpus, tmp_path / "ing")
+    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                            max_retries=0, concurrency=1)
+    config = GenerateConfig(types=["question"], attempts=1, prompt="per-passage",
+                            backend=backend)
+    run_generate(config, tmp_path / "ing", tmp_path / "gen", progress=False)
+    first, second = server.bodies
+    # Instruction before the passage; examples drawn per passage (same type only).
+    assert first["messages"][-1]["content"].startswith("Write one question")
+    assert first["messages"][1:-1] != second["messages"][1:-1]
+    assert _shared_len(_prompt_text(first), _prompt_text(second)) < len(
+        _prompt_text(first)) // 2

@@ -19,7 +19,15 @@ from corpusfit.errors import DataError
 from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
 from corpusfit.generate.cleaning import Cleaned, clean_output, duplicate_key
 from corpusfit.generate.config import GenerateConfig
-from corpusfit.generate.prompts import build_messages, cut_passage, derived_seed
+from corpusfit.generate.prompts import (
+    ExampleGroup,
+    build_messages,
+    build_shared_messages,
+    cut_passage,
+    derived_seed,
+    draw_block,
+    example_groups,
+)
 from corpusfit.generate.stats import GenerateSummary, summarize
 from corpusfit.generate.types import QueryType, resolve_types
 from corpusfit.workspace import (
@@ -56,6 +64,8 @@ class _Session:
     types: dict[str, QueryType]
     passages: dict[str, str]
     seen: dict[str, set[str]]
+    order: dict[str, int] = field(default_factory=dict)  # passage -> position in sampled
+    groups: list[ExampleGroup] = field(default_factory=list)
     retried: Counter = field(default_factory=Counter)
     generations: int = 0
 
@@ -131,14 +141,22 @@ def _judge(s: _Session, req: Request, comp: Completion, attempt: int) -> dict:
     return {"qid": query_id(source_id, tname), "text": cleaned.text, **base}
 
 
+def _messages(s: _Session, qtype: QueryType, source_id: str, passage: str) -> list[dict]:
+    cfg = s.config
+    if cfg.prompt == "per-passage":
+        return build_messages(qtype, passage, source_id, k=cfg.fewshot, seed=cfg.seed,
+                              max_chars=cfg.max_passage_chars)
+    block = draw_block(s.groups, cfg.fewshot, cfg.seed, s.order[source_id] // cfg.fewshot_every)
+    return build_shared_messages(qtype, passage, block)
+
+
 def _request(s: _Session, key: Key, attempt: int) -> Request:
     source_id, tname = key
-    cfg = s.config
+    cfg, qtype = s.config, s.types[key[1]]
     passage = cut_passage(s.passages[source_id], cfg.max_passage_chars)
-    messages = build_messages(s.types[tname], passage, source_id, k=cfg.fewshot, seed=cfg.seed,
-                              max_chars=cfg.max_passage_chars)
-    return Request(source_id, tname, messages, derived_seed(cfg.seed, source_id, tname, attempt),
-                   passage)
+    return Request(source_id, tname, _messages(s, qtype, source_id, passage),
+                   derived_seed(cfg.seed, source_id, tname, attempt), passage,
+                   max_new_tokens=qtype.max_new_tokens)
 
 
 def _run_batch(s: _Session, keys: list[Key]) -> list[dict]:
@@ -209,7 +227,9 @@ def run_generate(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | 
     start = time.perf_counter()
     session = None
     if pending:
-        session = _Session(config, create_backend(config.backend), types, passages, seen)
+        session = _Session(config, create_backend(config.backend), types, passages, seen,
+                           order={sid: i for i, sid in enumerate(sampled)},
+                           groups=example_groups(list(types.values())))
         try:
             _generate_pending(session, out, pending, progress)
         finally:

@@ -50,18 +50,25 @@ class QueryType(BaseModel):
     examples: tuple[Example, ...] = ()
     min_words: int = Field(2, ge=1)
     max_words: int = Field(30, ge=1)
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="token budget of one answer (default: sampling.max_new_tokens)")
 
 
+# name -> (instruction, shape, min words, max words, max new tokens). The token budgets
+# are about twice the longest accepted answer of each type in benchmarks/results/generate.md:
+# a title or a search query never needs the paper's 50 tokens, and a rambling answer that
+# the cleaner would reject anyway stops sooner.
 _INSTRUCTIONS = {
     "question": ("Write one question that the passage answers. Reply with the question only.",
-                 "question", 3, 30),
+                 "question", 3, 30, 50),
     "claim": ("Write one short factual statement that the passage supports. "
-              "Reply with the statement only.", "statement", 4, 35),
+              "Reply with the statement only.", "statement", 4, 35, 50),
     "keywords": ("Write up to 5 search keywords for the passage, separated by commas. "
-                 "Reply with the keywords only.", "keywords", 1, 25),
-    "title": ("Write a short title for the passage. Reply with the title only.", "title", 2, 24),
+                 "Reply with the keywords only.", "keywords", 1, 25, 40),
+    "title": ("Write a short title for the passage. Reply with the title only.", "title", 2, 24,
+              32),
     "natural": ("Write a short web search query, a few words long, that would find this "
-                "passage. Reply with the search query only, nothing else.", "free", 2, 16),
+                "passage. Reply with the search query only, nothing else.", "free", 2, 16, 32),
 }
 ZERO_SHOT = {"natural"}
 BUILTIN_TYPES = tuple(_INSTRUCTIONS)
@@ -86,10 +93,10 @@ def _parse_examples(text: str, where: str) -> list[Example]:
 
 
 def builtin_type(name: str) -> QueryType:
-    instruction, shape, lo, hi = _INSTRUCTIONS[name]
+    instruction, shape, lo, hi, tokens = _INSTRUCTIONS[name]
     examples = () if name in ZERO_SHOT else load_fewshot_pool(name)
     return QueryType(name=name, instruction=instruction, shape=shape, examples=examples,
-                     min_words=lo, max_words=hi)
+                     min_words=lo, max_words=hi, max_new_tokens=tokens)
 
 
 def load_type_file(path: str | Path) -> dict[str, QueryType]:

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 class Request:
     """One generation: chat ``messages`` for (``source_id``, ``type``) with its own seed.
 
-    ``passage`` is the (cut) passage, for backends that do not need a prompt.
+    ``passage`` is the (cut) passage, for backends that do not need a prompt;
+    ``max_new_tokens`` the type's own budget (``None``: the sampling config's).
     """
 
     source_id: str
@@ -30,6 +31,13 @@ class Request:
     messages: list[dict[str, str]]
     seed: int
     passage: str = ""
+    max_new_tokens: int | None = None
+
+    def token_budget(self, sampling: SamplingConfig) -> int:
+        """Tokens this request may generate: its type's budget within the configured cap."""
+        if not sampling.per_type_budget or self.max_new_tokens is None:
+            return sampling.max_new_tokens
+        return min(self.max_new_tokens, sampling.max_new_tokens)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class TransformersBackend:
         with torch.inference_mode():
             ids = self._model.generate(
                 input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                do_sample=sample, max_new_tokens=sampling.max_new_tokens,
+                do_sample=sample, max_new_tokens=max(r.token_budget(sampling) for r in requests),
                 temperature=sampling.temperature if sample else None,
                 top_p=sampling.top_p if sample else None, pad_token_id=self._tok.pad_token_id)
         if not self._seq2seq:

@@ -65,7 +65,8 @@ class OpenAIBackend:
                 resp = self._client.chat.completions.create(
                     model=self.model_name, messages=request.messages, seed=request.seed,
                     temperature=sampling.temperature, top_p=sampling.top_p,
-                    max_tokens=sampling.max_new_tokens, **cfg.options)
+                    max_tokens=request.token_budget(sampling),
+                    stop=sampling.stop or None, **cfg.options)
                 return Completion(resp.choices[0].message.content or "", retries=attempt)
             except Exception as e:  # noqa: BLE001 - every failure is reported, none dropped
                 error = f"{type(e).__name__}: {str(e)[:200]}"

@@ -28,7 +28,8 @@ class VllmBackend:
         from vllm import SamplingParams
 
         params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
-                                 max_tokens=sampling.max_new_tokens, seed=r.seed)
+                                 max_tokens=r.token_budget(sampling), seed=r.seed,
+                                 stop=sampling.stop or None)
                   for r in requests]
         outputs = self._llm.chat([r.messages for r in requests], params, use_tqdm=False,
                                  add_generation_prompt=True)
