@@ -18,6 +18,7 @@ from corpusfit.errors import CorpusfitError
 # Subcommand -> module. Order is the order shown in --help.
 COMMANDS = {
     "init": "corpusfit.init_command",
+    "doctor": "corpusfit.doctor",
     "run": "corpusfit.run_command",
     "ingest": "corpusfit.data.ingest_command",
     "generate": "corpusfit.generate.command",

@@ -2,12 +2,14 @@
 
 It writes a well-formed query of each built-in type from the passage's words, so
 tests exercise the whole stage without an LLM. ``FAKE_BACKEND_DELAY`` (seconds per
-request) slows it down so a test can kill a run mid-way.
+request) slows it down so a test can kill a run mid-way. ``SegfaultBackend`` crashes
+like a native library, for the isolation tests of ``corpusfit doctor``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 from corpusfit.generate.backends.base import Completion, Request
@@ -48,3 +50,17 @@ class TemplatedBackend:
 
     def close(self) -> None:
         pass
+
+
+class SegfaultBackend(TemplatedBackend):
+    """Dies on SIGSEGV when asked to generate, as a crashing native library would.
+
+    Only for code that runs the backend in a child process (``corpusfit doctor``):
+    in the test process itself it would end the whole run.
+    """
+
+    name = "fake-segfault"
+
+    def generate(self, requests: list[Request], sampling: SamplingConfig) -> list[Completion]:
+        os.kill(os.getpid(), signal.SIGSEGV)
+        return []
