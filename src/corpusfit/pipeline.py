@@ -378,10 +378,13 @@ def final_rows(run_dir: str | Path) -> list[dict]:
 
 def _objective(run_dir: Path, folder: str) -> str:
     try:
-        objective = read_json(run_dir / folder / MANIFEST)["config"]["objective"]
+        manifest = read_json(run_dir / folder / MANIFEST)
+        objective = manifest["config"]["objective"]
     except (OSError, ValueError, KeyError, TypeError):
         return "trained"
-    return " + ".join(f"{w:g}×{loss}" if w != 1 else loss for loss, w in objective.items() if w)
+    text = " + ".join(f"{w:g}×{loss}" if w != 1 else loss for loss, w in objective.items() if w)
+    kept = ((manifest.get("counts") or {}).get("result") or {}).get("kept")
+    return f"{text}; kept the base model (better dev loss)" if kept == "base" else text
 
 
 def _describe(run_dir: Path, name: str) -> str:

@@ -93,6 +93,23 @@ def test_report_files_are_written_and_self_contained(tmp_path):
     assert "rejected.too_short" in html and "kendall_tau" in html
 
 
+def test_report_says_first_when_the_base_model_was_kept(tmp_path):
+    run = make_run_dir(tmp_path / "run")
+    result = {"kept": "base", "base_dev_loss": 0.41, "best_dev_loss": 0.45, "best_epoch": 2}
+    _stage(run, "05-train", {"train_lists": 5, "result": result}, 200.0)
+    write_report(run, run / "07-report", title="demo")
+    md = (run / "07-report" / "report.md").read_text().splitlines()
+    assert md[0] == "# demo" and md[2] == (
+        "**corpusfit kept the base model: the base model was better on the dev lists (dev "
+        "loss 0.4100 vs best trained 0.4500), so the specialized model is the base model, "
+        "unchanged.**")
+    html = (run / "07-report" / "report.html").read_text()
+    assert "corpusfit kept the base model" in html.split("Run directory")[0]
+    _stage(run, "05-train", {"result": {**result, "kept": "trained"}}, 200.0)
+    write_report(run, run / "07-report", title="demo")
+    assert "kept the base model" not in (run / "07-report" / "report.md").read_text()
+
+
 def test_partial_run_gets_a_partial_report(tmp_path):
     run = tmp_path / "run"
     (run / "01-ingest").mkdir(parents=True)

@@ -115,3 +115,13 @@ def test_presets_and_embedding_cache_keep_the_teacher_id(tmp_path):
     assert cached.teacher_id() == offline.teacher_id()        # runtime field, same scores
     assert TeacherConfig(kind="dense", model="x", max_length=100).teacher_id() != \
         TeacherConfig(kind="dense", model="x").teacher_id()
+
+
+def test_min_candidates_drops_queries_with_short_lists(tmp_path, tiny_beir, candidates):
+    cfg = config(require_source_first=False, top_score_filter="none", min_candidates=3)
+    res = run_label(cfg.model_copy(update={"score_depth": 2}), candidates, tiny_beir,
+                    tmp_path / "o")
+    lists = load_artifact(tmp_path / "o" / "lists.jsonl", TrainingList)
+    # depth 2 scores d1, d2 (+ the source when it is neither): 3 candidates for s3..s7 only
+    assert sorted(x.qid for x in lists) == ["s3", "s4", "s5", "s6", "s7"]
+    assert res.counts["min_candidates"] == 5 and "top_percentile" not in res.counts

@@ -57,3 +57,9 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def fixture_texts() -> tuple[list[str], list[str]]:
+    """The passages and queries the fixture lists are made of (docs d0.., queries q0..)."""
+    return DOCS, QUERIES

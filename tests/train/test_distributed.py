@@ -40,7 +40,7 @@ def _train(procs: int, out, tiny_bert, tiny_lists, mode: str) -> list[dict]:
 def test_two_processes_match_one(tiny_bert, tiny_lists, tmp_path, mode):
     one = _train(1, tmp_path / "one", tiny_bert, tiny_lists, mode)
     two = _train(2, tmp_path / "two", tiny_bert, tiny_lists, mode)
-    assert len(one) == len(two) == 6  # 2 epochs x (2 steps + 1 dev record)
+    assert len(one) == len(two) == 7  # base dev record + 2 epochs x (2 steps + 1 dev record)
     for a, b in zip(one, two, strict=True):
         assert a.get("queries") == b.get("queries")
         for key in ("loss", "listwise", "infonce", "dev_loss"):

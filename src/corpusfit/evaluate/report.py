@@ -80,7 +80,9 @@ def render_figures(data: dict) -> dict[str, bytes]:
 
 
 def render_markdown(data: dict, figures: dict[str, bytes], title: str) -> str:
-    lines = [f"# {title}", "", f"Run directory: `{data['run_dir']}`", ""]
+    lines = [f"# {title}", ""]
+    lines += [f"**{note}**\n" for note in data.get("kept_base", [])]  # first: never hidden
+    lines += [f"Run directory: `{data['run_dir']}`", ""]
     for heading, rows, columns in _sections(data):
         lines += [f"## {heading}", "", markdown_table(rows, columns), ""]
     for stem, heading, caption in FIGURES:
@@ -113,6 +115,7 @@ def render_html(data: dict, figures: dict[str, bytes], title: str) -> str:
              '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
              'img-src data:; style-src \'unsafe-inline\'">',
              f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+             *(f"<p><strong>{html.escape(n)}</strong></p>" for n in data.get("kept_base", [])),
              f"<p>Run directory: <code>{html.escape(data['run_dir'])}</code></p>"]
     for heading, rows, columns in _sections(data):
         parts += [f"<h2>{html.escape(heading)}</h2>", _html_table(rows, columns)]

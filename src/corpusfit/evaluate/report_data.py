@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from corpusfit.pipeline import STATE_FILE
+from corpusfit.train.selection import kept_base_sentence
 from corpusfit.workspace import MANIFEST, iter_jsonl_tolerant, read_json
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,18 @@ def filter_counts(run_dir: Path) -> list[dict]:
     return rows
 
 
+def kept_base_notes(run_dir: Path) -> list[str]:
+    """One sentence per train unit whose stage kept the base model (its manifest's result)."""
+    notes = []
+    for folder, manifest in manifests(run_dir).items():
+        result = (manifest.get("counts") or {}).get("result")
+        sentence = kept_base_sentence(result if isinstance(result, dict) else None)
+        unit = folder.split("-", 1)[-1]  # "train" or "train-VARIANT"
+        if sentence and unit.split("-", 1)[0] == "train":
+            notes.append(sentence if unit == "train" else f"{unit}: {sentence}")
+    return notes
+
+
 def collect(run_dir: str | Path) -> dict:
     """Everything the report needs, as plain data."""
     run_dir = Path(run_dir)
@@ -124,4 +137,5 @@ def collect(run_dir: str | Path) -> dict:
     agreement = _json_or_none(eval_dir / "agreement.json") if eval_dir else None
     return {"run_dir": str(run_dir), "metrics": metrics or {}, "agreement": agreement or {},
             "type_counts": type_counts(run_dir), "losses": loss_curves(run_dir),
-            "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir)}
+            "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir),
+            "kept_base": kept_base_notes(run_dir)}

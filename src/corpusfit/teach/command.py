@@ -26,6 +26,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep queries whose source passage is not ranked first")
     p.add_argument("--min-top-percentile", type=float,
                    help="top-score percentile filter (default 25; negative: off)")
+    p.add_argument("--top-score-filter", choices=["reference", "top_scores", "none"],
+                   help="reference (default): percentile of all scores of the query type; "
+                        "top_scores: of all top scores")
+    p.add_argument("--normalize-over", choices=["all_scored", "kept_lists"],
+                   help="min-max percentiles over every scored candidate (default) or over "
+                        "the kept lists")
+    p.add_argument("--min-candidates", type=int,
+                   help="drop queries with fewer scored candidates (default 0)")
     p.add_argument("--seed", type=int, help="train/dev split seed")
     p.add_argument("--threads", type=int, help="CPU threads for llama-cpp teachers")
     p.add_argument("--cache-dir", help="score cache root (default OUTPUT/scores)")
@@ -59,7 +67,9 @@ def label_config_from_args(args: argparse.Namespace):
     from corpusfit.teach.config import LabelConfig
 
     updates = {"teacher": teacher_from_args(args), "score_depth": args.depth,
-               "list_size": args.list_size, "seed": args.seed}
+               "list_size": args.list_size, "seed": args.seed,
+               "top_score_filter": args.top_score_filter,
+               "normalize_over": args.normalize_over, "min_candidates": args.min_candidates}
     if args.no_source_first:
         updates["require_source_first"] = False
     if args.min_top_percentile is not None:

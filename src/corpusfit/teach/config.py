@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from corpusfit.workspace import config_hash
 
+NormalizeOver = Literal["all_scored", "kept_lists"]
+TopScoreFilter = Literal["reference", "top_scores", "none"]
 TeacherKind = Literal["cross-encoder", "t5", "llm-judge", "query-likelihood", "bm25", "dense",
                       "ensemble"]
 Backend = Literal["auto", "transformers", "llama-cpp", "openai"]
@@ -110,7 +112,25 @@ TEACHER_PRESETS = {"offline": offline_teacher, "offline-ql": offline_ql_teacher}
 
 
 class LabelConfig(BaseModel):
-    """label: teacher-score each query's fused candidates into training lists."""
+    """label: teacher-score each query's fused candidates into training lists.
+
+    The steps, in order (reference = the paper's released code):
+    1. score the fused top ``score_depth`` (+ the source passage); the reference scores
+       100 and drops queries with fewer than ``min_candidates`` = 20 scored candidates
+       (the default 0 drops none);
+    2. ``require_source_first``: keep a query only if the teacher ranks its source first;
+    3. top-score filter, ``top_score_filter``: ``reference`` drops a query whose top
+       score is below the ``min_top_percentile``-th percentile of *all* scores of every
+       scored candidate of its query type (this drops few queries); ``top_scores`` drops
+       one whose top score is below that percentile of all queries' top scores (all types
+       pooled; the earlier default, it drops about a quarter); ``none`` keeps all;
+    4. min-max normalization, ``normalize_over``: ``all_scored`` maps the ``norm_low`` /
+       ``norm_high`` percentiles of every scored candidate of every query (before any
+       filter and before cutting lists to ``list_size``: the reference) to 0 / 1,
+       clipped; ``kept_lists`` takes them over the kept lists' top ``list_size`` scores
+       only, after filtering (the earlier default);
+    5. keep ``list_size`` passages; split train/dev by source passage.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -120,10 +140,19 @@ class LabelConfig(BaseModel):
     list_size: int = Field(20, ge=1, description="passages kept per list, best first (L)")
     require_source_first: bool = Field(True, description="drop queries whose source passage "
                                                          "the teacher does not rank first")
+    min_candidates: int = Field(0, ge=0, description="drop queries with fewer scored "
+                                                     "candidates (reference: 20 of 100)")
+    top_score_filter: TopScoreFilter = Field(
+        "reference", description="reference: drop a query whose top score is below the "
+        "min_top_percentile of all scored candidates of its query type; top_scores: below "
+        "that percentile of all top scores; none: off")
     min_top_percentile: float | None = Field(25.0, ge=0, le=100,
-                                             description="drop queries whose top score is "
-                                                         "below this percentile of all top "
-                                                         "scores (null: off)")
+                                             description="percentile of the top-score "
+                                                         "filter (null: off)")
+    normalize_over: NormalizeOver = Field(
+        "all_scored", description="scores whose norm_low/norm_high percentiles map to 0/1: "
+        "all_scored = every scored candidate before filters and the cut (reference); "
+        "kept_lists = the kept lists only")
     norm_low: float = Field(1.0, ge=0, le=100, description="percentile mapped to 0")
     norm_high: float = Field(99.0, ge=0, le=100, description="percentile mapped to 1")
     dev_fraction: float = Field(0.1, ge=0, lt=1, description="share of source passages "

@@ -5,7 +5,9 @@ Pure functions over in-memory lists, so each rule has an exact small test.
 
 from __future__ import annotations
 
+import logging
 import random
+from collections import defaultdict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,10 +15,17 @@ import numpy as np
 from corpusfit.teach.config import LabelConfig
 from corpusfit.teach.normalization import minmax_clip, percentile_bounds
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ScoredList:
-    """One query's candidates sorted by raw teacher score, best first."""
+    """One query's candidates sorted by raw teacher score, best first.
+
+    ``doc_ids``/``raw_scores`` are the kept top of the list; ``all_raw`` holds the raw
+    score of every scored candidate (before the cut), which the reference's
+    normalization and top-score filter take their percentiles over.
+    """
 
     qid: str
     query: str
@@ -25,14 +34,26 @@ class ScoredList:
     doc_ids: list[str]
     raw_scores: list[float]
     scores: list[float] | None = None
+    all_raw: list[float] | None = None
 
     @classmethod
     def sorted_from(cls, qid: str, query: str, type_: str, source_id: str,
                     doc_ids: list[str], raw: list[float], keep: int) -> ScoredList:
         """Sort by score (desc; ties by doc id, deterministic) and keep the top ``keep``."""
-        order = sorted(range(len(doc_ids)), key=lambda i: (-raw[i], doc_ids[i]))[:keep]
-        return cls(qid, query, type_, source_id, [doc_ids[i] for i in order],
-                   [float(raw[i]) for i in order])
+        order = sorted(range(len(doc_ids)), key=lambda i: (-raw[i], doc_ids[i]))
+        top = order[:keep]
+        return cls(qid, query, type_, source_id, [doc_ids[i] for i in top],
+                   [float(raw[i]) for i in top], all_raw=[float(raw[i]) for i in order])
+
+    @property
+    def every_score(self) -> list[float]:
+        """Raw scores of every scored candidate (the kept ones when unknown)."""
+        return self.raw_scores if self.all_raw is None else self.all_raw
+
+
+def filter_min_candidates(lists: list[ScoredList], minimum: int) -> list[ScoredList]:
+    """Keep queries with at least ``minimum`` scored candidates."""
+    return [x for x in lists if len(x.every_score) >= minimum]
 
 
 def filter_source_first(lists: list[ScoredList]) -> list[ScoredList]:
@@ -48,12 +69,43 @@ def filter_top_percentile(lists: list[ScoredList], percentile: float) -> list[Sc
     return [x for x in lists if x.raw_scores[0] >= threshold]
 
 
-def normalize(lists: list[ScoredList], low: float, high: float) -> tuple[list[ScoredList],
-                                                                         tuple[float, float]]:
-    """Min-max normalize every raw score with the low/high percentiles of all, clipped to [0, 1]."""
+def type_thresholds(pool: list[ScoredList], percentile: float) -> dict[str, float]:
+    """Query type -> ``percentile`` of the raw scores of every scored candidate of that type."""
+    by_type: dict[str, list[float]] = defaultdict(list)
+    for x in pool:
+        by_type[x.type].extend(x.every_score)
+    return {t: float(np.percentile(v, percentile)) for t, v in by_type.items() if v}
+
+
+def filter_top_reference(lists: list[ScoredList], percentile: float,
+                         pool: list[ScoredList] | None = None) -> list[ScoredList]:
+    """The reference's rule: drop a query whose top score is below ``percentile`` of all
+    scores of its query type.
+
+    Args:
+        lists: the queries to filter.
+        percentile: e.g. 25.
+        pool: the lists whose every scored candidate makes the per-type distribution
+            (default ``lists``): all scored queries, before any filter.
+    """
+    thresholds = type_thresholds(lists if pool is None else pool, percentile)
+    return [x for x in lists if x.raw_scores[0] >= thresholds.get(x.type, float("-inf"))]
+
+
+def normalize(lists: list[ScoredList], low: float, high: float,
+              pool: list[float] | None = None) -> tuple[list[ScoredList], tuple[float, float]]:
+    """Min-max normalize every raw score with the low/high percentiles, clipped to [0, 1].
+
+    Args:
+        lists: the lists to normalize.
+        low: percentile mapped to 0.
+        high: percentile mapped to 1.
+        pool: the scores to take the percentiles of (default: the lists' kept scores).
+    """
     if not lists:
         return [], (0.0, 0.0)
-    lo, hi = percentile_bounds([s for x in lists for s in x.raw_scores], low, high)
+    values = [s for x in lists for s in x.raw_scores] if pool is None else pool
+    lo, hi = percentile_bounds(values, low, high)
     out = [replace(x, scores=[float(s) for s in minmax_clip(x.raw_scores, lo, hi)])
            for x in lists]
     return out, (lo, hi)
@@ -70,21 +122,44 @@ def split_by_source(source_ids: list[str], dev_fraction: float, seed: int) -> di
     return {s: ("dev" if s in dev else "train") for s in unique}
 
 
+def _filter_top(lists: list[ScoredList], scored: list[ScoredList],
+                config: LabelConfig) -> list[ScoredList] | None:
+    """The configured top-score filter (None when it is off)."""
+    if config.min_top_percentile is None or config.top_score_filter == "none":
+        return None
+    if config.top_score_filter == "reference":
+        return filter_top_reference(lists, config.min_top_percentile, pool=scored)
+    return filter_top_percentile(lists, config.min_top_percentile)
+
+
 def build_training_lists(lists: list[ScoredList], config: LabelConfig
                          ) -> tuple[list[dict], dict[str, int], dict]:
-    """Apply the configured filters, normalize and split.
+    """Apply the configured filters, normalize and split (steps: see LabelConfig).
+
+    Args:
+        lists: every scored query (nothing filtered yet).
+        config: the label config.
 
     Returns:
         (records for lists.jsonl, counts after each step, normalization info)
     """
+    scored = lists
     counts = {"scored": len(lists)}
+    if config.min_candidates > 0:
+        lists = filter_min_candidates(lists, config.min_candidates)
+        counts["min_candidates"] = len(lists)
     if config.require_source_first:
         lists = filter_source_first(lists)
         counts["source_first"] = len(lists)
-    if config.min_top_percentile is not None:
-        lists = filter_top_percentile(lists, config.min_top_percentile)
+    kept = _filter_top(lists, scored, config)
+    if kept is not None:
+        lists = kept
         counts["top_percentile"] = len(lists)
-    lists, (lo, hi) = normalize(lists, config.norm_low, config.norm_high)
+    pool = ([s for x in scored for s in x.every_score]
+            if config.normalize_over == "all_scored" and scored else None)
+    lists, (lo, hi) = normalize(lists, config.norm_low, config.norm_high, pool)
+    logger.info("label: %d of %d queries kept; scores %.4g..%.4g map to 0..1 (%s)",
+                len(lists), len(scored), lo, hi, config.normalize_over)
     split = split_by_source([x.source_id for x in lists], config.dev_fraction, config.seed)
     records = [{"qid": x.qid, "query": x.query, "type": x.type, "source_id": x.source_id,
                 "doc_ids": x.doc_ids, "scores": x.scores, "raw_scores": x.raw_scores,

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from corpusfit import __version__
+from corpusfit.train.selection import kept_base_sentence
 from corpusfit.workspace import write_text
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,21 @@ def _dev_section(history: list[dict]) -> str:
     if not history:
         return "No dev lists: the last checkpoint was kept.\n"
     keys = [k for k in history[0] if k.startswith("dev_")]
-    return _table(history, ["epoch", "step", *keys])
+    note = ("Epoch 0 is the base model, scored before training.\n\n"
+            if history[0].get("epoch") == 0 else "")
+    return note + _table(history, ["epoch", "step", *keys])
+
+
+def _intro(base_model: str, where: str, mode: str, result: dict | None) -> str:
+    """The card's first lines: what this folder holds (the base model when it was kept)."""
+    how = "listwise distillation from teacher-scored lists of synthetic queries"
+    kept = kept_base_sentence(result)
+    if kept:
+        return (f"**{kept}**\n\nThis folder holds the weights of `{base_model}`{where}, "
+                f"unchanged: corpusfit {__version__} trained it with {how} (mode: `{mode}`), "
+                "and no checkpoint beat it on the dev lists.")
+    return (f"Fine-tuned from `{base_model}`{where} by corpusfit {__version__} with {how} "
+            f"(mode: `{mode}`).")
 
 
 def _metrics_section(metrics: dict | None) -> str:
@@ -49,8 +64,12 @@ def _metrics_section(metrics: dict | None) -> str:
 
 def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts: dict,
                history: list[dict], summary: dict, metrics: dict | None = None,
-               base_path: str | None = None) -> None:
-    """Write ``folder/README.md`` describing how the model was trained."""
+               base_path: str | None = None, result: dict | None = None) -> None:
+    """Write ``folder/README.md`` describing how the model was trained.
+
+    ``result`` is the train stage's selection (:func:`~corpusfit.train.selection.
+    selection_result`); when the base model was kept, the card says so first.
+    """
     where = f" (`{base_path}`)" if base_path and base_path != base_model else ""
     passage_note = (
         "Query-only model: encode **queries** with this folder and **passages** with the "
@@ -65,8 +84,7 @@ base_model: {base_model}
 
 # corpusfit student
 
-Fine-tuned from `{base_model}`{where} by corpusfit {__version__} with listwise distillation from
-teacher-scored lists of synthetic queries (mode: `{mode}`). {passage_note}
+{_intro(base_model, where, mode, result)} {passage_note}
 
 ## Training data
 

@@ -24,7 +24,8 @@ class TrainState:
     batch_in_epoch: int = 0  # next batch of ``epoch`` to run
     global_step: int = 0  # optimizer steps done; also the lr schedule's position
     elapsed: float = 0.0
-    best_dev: float | None = None
+    base_dev: float | None = None  # the untrained student's dev loss (scored before step 1)
+    best_dev: float | None = None  # dev loss of the kept weights (the base model's: epoch 0)
     best_epoch: int | None = None
     bad_epochs: int = 0
     dev_history: list[dict] = field(default_factory=list)

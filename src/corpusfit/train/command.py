@@ -88,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"{args.out} is up to date (manifest matches); nothing to do")
         return 0
     print(json.dumps({"out": str(result.out), "mode": result.mode, "steps": result.steps,
-                      "best_dev_loss": result.best_dev, "stopped": result.stopped,
+                      "kept": result.kept, "base_dev_loss": result.base_dev_loss,
+                      "best_dev_loss": result.best_dev_loss, "stopped": result.stopped,
                       "seconds": result.seconds, **{k: result.counts[k] for k in
                                                      ("train_queries", "dev_queries")}},
                      indent=2))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
+Warmup = Literal["reference", "fraction"]
 
 PAPER_LR = 2e-4
 PAPER_QUERIES_PER_STEP = 4096
@@ -46,6 +47,23 @@ class TrainConfig(BaseModel):
       for exactly repeatable runs.
     - 64 queries per optimizer step (GradCache keeps memory flat, so this is bounded by
       time only) with the paper's lr 2e-4 @ 4096 queries scaled by sqrt(batch ratio).
+
+    Reference-faithful choices (the paper's released code), each switchable:
+    - ``warmup="reference"``: warm up from lr 0 over max(``warmup_min_steps``,
+      ``warmup_epochs`` of an epoch) optimizer steps (capped at half the planned steps so
+      that a short run still decays), then decay linearly to ``final_lr_ratio`` at the
+      last planned step. ``"fraction"``: the earlier rule, warmup over ``warmup_ratio`` of
+      the planned steps, starting at 1/warmup of the peak.
+    - ``dropout=0.0``: every dropout probability of the student (its transformer config
+      and its modules) is set to this value for training; the reference trains without
+      dropout. ``None`` keeps the model's own (``true``/``false`` of older configs mean
+      ``None``/``0.0``).
+    - ``keep_base_if_better=True``: the untrained student is scored on the dev lists
+      before the first step, with the same dev loss early stopping uses, and competes with
+      every checkpoint; when it wins, the exported folder is the base model (saved like a
+      trained one) and the log, the manifest's ``result``, the model card and the report
+      say so. With ``False`` the best trained checkpoint is kept regardless (a warning
+      names the base model's lower dev loss).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,14 +79,26 @@ class TrainConfig(BaseModel):
     gradcache: bool = True
     lr: float | None = Field(None, gt=0, description="None: paper lr scaled to the batch")
     weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    warmup: Warmup = Field("reference", description="reference: from lr 0 over max("
+                           "warmup_min_steps, warmup_epochs x steps per epoch) steps; "
+                           "fraction: over warmup_ratio of the planned steps")
+    warmup_min_steps: int = Field(10, ge=0, description="reference warmup: at least this "
+                                                        "many optimizer steps")
+    warmup_epochs: float = Field(0.5, ge=0, description="reference warmup: at least this "
+                                                        "share of an epoch")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="fraction warmup: share of "
+                                                             "the planned steps")
     final_lr_ratio: float = Field(0.1, ge=0, le=1)
     max_grad_norm: float = Field(1.0, gt=0)
     epochs: int = Field(10, ge=1)
     patience: int = Field(2, ge=1)
     max_minutes: float | Literal["auto"] | None = Field(
         "auto", description="wall-time budget of one invocation; auto = 15 on CPU, none on GPU")
-    dropout: bool = True
+    dropout: float | None = Field(0.0, ge=0, lt=1, description="dropout probability while "
+                                  "training (reference: 0); null keeps the model's own")
+    keep_base_if_better: bool = Field(True, description="score the base model on the dev "
+                                      "lists before training and keep it when no "
+                                      "checkpoint beats it")
     seed: int = 42
     query_max_length: int | None = Field(None, ge=4)
     passage_max_length: int | None = Field(None, ge=4)
@@ -85,6 +115,13 @@ class TrainConfig(BaseModel):
             raise ValueError("max_minutes must be > 0")
         return v
 
+    @field_validator("dropout", mode="before")
+    @classmethod
+    def _dropout(cls, v: object) -> object:
+        if isinstance(v, bool):  # older configs: true = the model's own, false = none
+            return None if v else 0.0
+        return v
+
     @field_validator("objective")
     @classmethod
     def _weights(cls, v: dict[str, float]) -> dict[str, float]:
@@ -99,6 +136,13 @@ class TrainConfig(BaseModel):
         if self.lr is not None:
             return self.lr
         return PAPER_LR * math.sqrt(self.queries_per_step / PAPER_QUERIES_PER_STEP)
+
+    def warmup_steps(self, total_steps: int, steps_per_epoch: int) -> int:
+        """Optimizer steps of linear warmup for a run of ``total_steps`` planned steps."""
+        if self.warmup == "fraction":
+            return int(round(self.warmup_ratio * total_steps))
+        wanted = max(self.warmup_min_steps, math.ceil(self.warmup_epochs * steps_per_epoch))
+        return min(wanted, total_steps // 2)
 
     def time_budget(self, device_type: str) -> float | None:
         """Seconds this invocation may train, or None for no limit."""

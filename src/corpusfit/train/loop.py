@@ -11,28 +11,28 @@ once (disk-cached) before training. A copy rather than shared weights, because a
 update to shared weights would change the passage embeddings and force re-indexing the
 corpus; the frozen side costs no memory during training (only its cached vectors are
 used) and nothing on disk (the saved folder points to the base via ``passage_model``).
+
+Never worse (``keep_base_if_better``, see :mod:`corpusfit.train.selection`): the base
+model's dev loss is recorded as epoch 0 before the first step and competes with every
+checkpoint; when it wins, the exported folder holds the base model's weights.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from corpusfit.models import resolve_model
 from corpusfit.retrieve.encoder import DenseEncoder, model_fingerprint
-from corpusfit.train.card import write_card
 from corpusfit.train.checkpoint import (
     BEST,
     CHECKPOINT,
     TrainState,
-    load_best,
     load_checkpoint,
     rewind_log,
     save_best,
@@ -41,6 +41,7 @@ from corpusfit.train.checkpoint import (
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import TrainData, epoch_order, load_training_data, step_batches
 from corpusfit.train.distributed import DistContext, any_process, from_main, init_distributed
+from corpusfit.train.export import finalize
 from corpusfit.train.trainer import Trainer, build_passage_bank
 from corpusfit.workspace import (
     MANIFEST,
@@ -48,7 +49,6 @@ from corpusfit.workspace import (
     manifest_matches,
     read_json,
     stage_fingerprint,
-    write_manifest,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,14 +59,31 @@ LOG = "train_log.jsonl"
 
 @dataclass
 class TrainResult:
+    """What a train run did; ``kept`` is "base" when the base model beat every checkpoint.
+
+    ``best_dev_loss`` and ``best_epoch`` describe the best trained checkpoint,
+    ``base_dev_loss`` the untrained student (None without dev lists).
+    """
+
     out: Path
     skipped: bool
     mode: str = ""
     steps: int = 0
-    best_dev: float | None = None
+    kept: str = ""
+    base_dev_loss: float | None = None
+    best_dev_loss: float | None = None
+    best_epoch: int | None = None
     stopped: str = ""
     seconds: float = 0.0
     counts: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_manifest(cls, out: Path, manifest: dict) -> TrainResult:
+        """A skipped run's result, from the ``result`` entry of its manifest's counts."""
+        counts = dict(manifest.get("counts", {}))
+        record = counts.pop("result", {})
+        names = {f.name for f in fields(cls)} - {"out", "skipped", "counts"}
+        return cls(out, True, **{k: v for k, v in record.items() if k in names}, counts=counts)
 
 
 def fingerprint(cfg: TrainConfig, lists: str | Path, corpus: str | Path) -> dict:
@@ -111,17 +128,12 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
     fp = fingerprint(config, lists, corpus)
     if manifest_matches(out, fp):
         logger.info("train: %s is up to date (manifest matches); skipping", out)
-        counts = dict(read_json(out / MANIFEST).get("counts", {}))
-        return TrainResult(out, True, **counts.pop("result", {}), counts=counts)
+        return TrainResult.from_manifest(out, read_json(out / MANIFEST))
     data = load_training_data(lists, corpus, config.list_size)
     state_dir = out / STATE_DIR
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
     run = _Run(config, data, ctx, state_dir, None, fp, on_step, show_progress)
-    budget = config.time_budget(trainer.encoder.device.type)
-    if budget is not None:  # the budget covers the whole invocation, passage encoding included
-        run.budget = max(0.0, budget - (time.monotonic() - invoked))
-        run.budget_minutes = budget / 60
     if ctx.is_main:
         _prepare_folder(out, state)
         run.log = JsonlAppender(out / LOG)
@@ -129,14 +141,18 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
                 config.student, mode, len(data.train), trainer.total_steps, trainer.lr,
                 config.queries_per_step)
     try:
-        state = _train_epochs(trainer, state or TrainState(), run)
+        if state is None:
+            state = TrainState()
+            _score_base(trainer, state, run)
+        _set_budget(run, trainer, invoked)
+        state = _train_epochs(trainer, state, run)
     finally:
         if run.log is not None:
             run.log.close()
-    result = TrainResult(out, False, mode, state.global_step, state.best_dev, state.stopped,
-                         round(state.elapsed, 1), data.counts())
+    result = TrainResult(out, False, mode, state.global_step, stopped=state.stopped,
+                         seconds=round(state.elapsed, 1), counts=data.counts())
     if ctx.is_main:
-        _finalize(trainer, run, out, mode, state, result)
+        finalize(trainer, run, out, mode, state, result)
     ctx.barrier()
     return result
 
@@ -154,7 +170,29 @@ def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, devic
         bank = build_passage_bank(encoder, data, cache, ctx, show_progress)
     n_batches = len(step_batches(list(range(len(data.train))), config.queries_per_step,
                                  ctx.world))
-    return Trainer(config, data, encoder, ctx, config.epochs * n_batches, bank), mode
+    return Trainer(config, data, encoder, ctx, config.epochs * n_batches, bank,
+                   steps_per_epoch=n_batches), mode
+
+
+def _set_budget(run: _Run, tr: Trainer, invoked: float) -> None:
+    """The time left to train: the budget covers the whole invocation (passage encoding
+    and the base model's dev loss included)."""
+    budget = run.cfg.time_budget(tr.encoder.device.type)
+    if budget is not None:
+        run.budget = max(0.0, budget - (time.monotonic() - invoked))
+        run.budget_minutes = budget / 60
+
+
+def _score_base(tr: Trainer, state: TrainState, run: _Run) -> None:
+    """The untrained student's dev loss (epoch 0); with keep_base_if_better, the first best."""
+    if not run.data.dev:
+        return
+    state.base_dev = _dev_record(tr, state, run, epoch=0)
+    logger.info("base model: dev loss %.4f (before training)", state.base_dev)
+    if run.cfg.keep_base_if_better:
+        state.best_dev, state.best_epoch = state.base_dev, 0
+        if run.ctx.is_main:
+            save_best(run.state_dir, tr.encoder.model)
 
 
 def _prepare_folder(out: Path, state: TrainState | None) -> None:
@@ -212,15 +250,20 @@ def _schedule_step(tr: Trainer, state: TrainState, run: _Run, spent: float) -> i
     return max(state.global_step, int(frac * tr.total_steps))
 
 
-def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
-    """Dev loss, best checkpoint, early stopping; then move to the next epoch."""
-    cfg = run.cfg
+def _dev_record(tr: Trainer, state: TrainState, run: _Run, epoch: int) -> float | None:
+    """Dev loss components of the current weights, logged and kept in the history."""
     dev = tr.evaluate(run.data.dev) if run.data.dev else {}
-    record = {"event": "dev", "epoch": state.epoch + 1, "step": state.global_step,
+    record = {"event": "dev", "epoch": epoch, "step": state.global_step,
               **{f"dev_{k}": round(v, 6) for k, v in dev.items()}}
     state.dev_history.append(record)
     _log(run, record)
-    loss = dev.get("loss")
+    return dev.get("loss")
+
+
+def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
+    """Dev loss, best checkpoint, early stopping; then move to the next epoch."""
+    cfg = run.cfg
+    loss = _dev_record(tr, state, run, epoch=state.epoch + 1)
     if loss is None or state.best_dev is None or loss < state.best_dev:
         state.best_dev, state.best_epoch, state.bad_epochs = loss, state.epoch + 1, 0
         if run.ctx.is_main:
@@ -229,7 +272,7 @@ def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
         state.bad_epochs += 1
         if state.bad_epochs >= cfg.patience and not state.stopped:
             state.stopped = f"early stopping (no dev improvement in {cfg.patience} epochs)"
-    if dev:
+    if loss is not None:
         logger.info("epoch %d: dev loss %.4f (best %.4f, epoch %s)", state.epoch + 1, loss,
                     state.best_dev, state.best_epoch)
     state.epoch += 1
@@ -248,47 +291,3 @@ def _checkpoint(tr: Trainer, state: TrainState, run: _Run) -> None:
     if run.ctx.is_main:
         save_checkpoint(run.state_dir, state, tr.encoder.model, tr.optimizer, run.fp)
     run.ctx.barrier()
-
-
-def _move_into(src: Path, dst: Path) -> None:
-    """Move every entry of ``src`` into ``dst``, replacing same-named entries."""
-    for entry in src.iterdir():
-        target = dst / entry.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(entry, target)
-    src.rmdir()
-
-
-def _finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
-              result: TrainResult) -> None:
-    """Best weights -> model folder, model card, then the manifest last."""
-    from corpusfit.train.evaluation import evaluate_student
-
-    cfg, encoder = run.cfg, tr.encoder
-    load_best(run.state_dir, encoder.model)
-    base = resolve_model(cfg.student)
-    if mode == "query_only":
-        encoder.passage_model = base
-    export = run.state_dir / "export"
-    encoder.save(export)
-    _move_into(export, out)
-    metrics = None
-    if cfg.eval_data:
-        cache = cfg.cache_dir or str(run.state_dir / "cache")
-        metrics = evaluate_student(base, out, cfg.eval_data, cache)
-    summary = {"mode": mode, "steps": state.global_step, "epochs": state.epoch,
-               "best_epoch": state.best_epoch, "best_dev_loss": state.best_dev,
-               "stopped": state.stopped, "seconds": round(state.elapsed, 1),
-               "lr": tr.lr, "processes": run.ctx.world}
-    write_card(out, base_model=cfg.student, base_path=base, mode=mode,
-               config=cfg.model_dump(mode="json"), counts=result.counts,
-               history=state.dev_history, summary=summary, metrics=metrics)
-    if not cfg.keep_checkpoint:
-        shutil.rmtree(run.state_dir, ignore_errors=True)
-    counts = {**result.counts, "result": {
-        "mode": mode, "steps": state.global_step, "best_dev": state.best_dev,
-        "stopped": state.stopped, "seconds": round(state.elapsed, 1)}}
-    write_manifest(out, run.fp, cfg.model_dump(mode="json"), counts,
-                   {"train_seconds": round(state.elapsed, 1)})
-    logger.info("model written to %s (%s)", out, state.stopped)

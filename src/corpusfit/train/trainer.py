@@ -19,10 +19,20 @@ from corpusfit.train.losses import Objective
 logger = logging.getLogger(__name__)
 
 
-def lr_factor(step: int, warmup: int, total: int, final: float) -> float:
-    """Linear warmup to 1 over ``warmup`` steps, then linear decay to ``final`` at ``total``."""
+def lr_factor(step: int, warmup: int, total: int, final: float,
+              from_zero: bool = False) -> float:
+    """Linear warmup to 1 over ``warmup`` steps, then linear decay to ``final`` at ``total``.
+
+    Args:
+        step: the schedule position (0-based optimizer step).
+        warmup: warmup steps; the factor is 1 from step ``warmup`` on, before the decay.
+        total: planned steps; the factor reaches ``final`` at step ``total - 1``.
+        final: the floor of the decay.
+        from_zero: warmup factor ``step / warmup`` (0 at step 0, the reference's rule)
+            instead of ``(step + 1) / warmup``.
+    """
     if step < warmup:
-        return (step + 1) / warmup
+        return (step if from_zero else step + 1) / warmup
     span = max(1, total - warmup - 1)
     return 1.0 - (1.0 - final) * min(1.0, (step - warmup) / span)
 
@@ -32,13 +42,44 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0])
 
 
+def set_dropout(model: torch.nn.Module, p: float) -> int:
+    """Set every dropout probability of ``model`` (its config and its modules) to ``p``.
+
+    Covers ``nn.Dropout`` modules (whose ``p`` attention implementations read too), float
+    module attributes named ``*dropout*`` and the Hugging Face config's ``*dropout*``
+    floats (so a saved folder records what training used).
+
+    Returns:
+        How many module-level probabilities were set.
+    """
+    config = getattr(model, "config", None)
+    if config is not None:
+        for key, value in config.to_dict().items():
+            if "dropout" in key and isinstance(value, float):
+                setattr(config, key, p)
+    changed = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+            module.p = p
+            changed += 1
+        for key, value in list(vars(module).items()):
+            if "dropout" in key and isinstance(value, float):
+                setattr(module, key, p)
+                changed += 1
+    logger.info("dropout set to %g (%d module settings)", p, changed)
+    return changed
+
+
 class Trainer:
     """Holds the student, objective, optimizer and (in query-only mode) the passage bank."""
 
     def __init__(self, cfg: TrainConfig, data: TrainData, encoder: DenseEncoder,
-                 ctx: DistContext, total_steps: int, passage_bank: Tensor | None = None):
+                 ctx: DistContext, total_steps: int, passage_bank: Tensor | None = None,
+                 steps_per_epoch: int | None = None):
         self.cfg, self.data, self.encoder, self.ctx = cfg, data, encoder, ctx
         self.bank = passage_bank
+        if cfg.dropout is not None:
+            set_dropout(encoder.model, cfg.dropout)
         self.objective = Objective(cfg.objective, cfg.loss)
         self.gc = GradCache(encoder, cfg.chunk_size, cfg.gradcache)
         self.params = [p for p in encoder.model.parameters() if p.requires_grad]
@@ -46,7 +87,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.params, lr=self.lr,
                                            weight_decay=cfg.weight_decay)
         self.total_steps = total_steps
-        self.warmup = int(round(cfg.warmup_ratio * total_steps))
+        per_epoch = steps_per_epoch or max(1, total_steps // cfg.epochs)
+        self.warmup = cfg.warmup_steps(total_steps, per_epoch)
 
     def _passages(self, keys: list[int], grad: bool) -> Tensor:
         if self.bank is not None:  # query-only: frozen base-model passages
@@ -85,9 +127,10 @@ class Trainer:
         """
         cfg = self.cfg
         torch.manual_seed(step_seed(cfg.seed, self.ctx.rank, step))
-        self.encoder.model.train(cfg.dropout)
+        self.encoder.model.train()  # dropout probabilities: see set_dropout
         at = step if schedule_step is None else schedule_step
-        lr = self.lr * lr_factor(at, self.warmup, self.total_steps, cfg.final_lr_ratio)
+        lr = self.lr * lr_factor(at, self.warmup, self.total_steps, cfg.final_lr_ratio,
+                                 from_zero=cfg.warmup == "reference")
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)

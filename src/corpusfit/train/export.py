@@ -1,0 +1,69 @@
+"""Export: the kept weights -> a model folder, its card, then the manifest (written last)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from corpusfit.models import resolve_model
+from corpusfit.train.card import write_card
+from corpusfit.train.checkpoint import TrainState, load_best
+from corpusfit.train.selection import selection_result
+from corpusfit.workspace import write_manifest
+
+if TYPE_CHECKING:
+    from corpusfit.train.loop import TrainResult, _Run
+    from corpusfit.train.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+
+def _move_into(src: Path, dst: Path) -> None:
+    """Move every entry of ``src`` into ``dst``, replacing same-named entries."""
+    for entry in src.iterdir():
+        target = dst / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    src.rmdir()
+
+
+def finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
+             result: TrainResult) -> None:
+    """Best weights (the base model's when it won) -> model folder, card, manifest last."""
+    from corpusfit.train.evaluation import evaluate_student
+
+    cfg, encoder = run.cfg, tr.encoder
+    load_best(run.state_dir, encoder.model)
+    chosen = selection_result(state.dev_history, state.base_dev, state.best_epoch,
+                              cfg.keep_base_if_better)
+    for key, value in chosen.items():
+        setattr(result, key, value)
+    base = resolve_model(cfg.student)
+    if mode == "query_only":
+        encoder.passage_model = base
+    export = run.state_dir / "export"
+    encoder.save(export)
+    _move_into(export, out)
+    metrics = None
+    if cfg.eval_data:
+        cache = cfg.cache_dir or str(run.state_dir / "cache")
+        metrics = evaluate_student(base, out, cfg.eval_data, cache)
+    summary = {"mode": mode, "steps": state.global_step, "epochs": state.epoch,
+               **chosen, "stopped": state.stopped, "seconds": round(state.elapsed, 1),
+               "lr": tr.lr, "processes": run.ctx.world}
+    write_card(out, base_model=cfg.student, base_path=base, mode=mode,
+               config=cfg.model_dump(mode="json"), counts=result.counts,
+               history=state.dev_history, summary=summary, metrics=metrics, result=chosen)
+    if not cfg.keep_checkpoint:
+        shutil.rmtree(run.state_dir, ignore_errors=True)
+    counts = {**result.counts, "result": {
+        "mode": mode, "steps": state.global_step, **chosen,
+        "stopped": state.stopped, "seconds": round(state.elapsed, 1)}}
+    write_manifest(out, run.fp, cfg.model_dump(mode="json"), counts,
+                   {"train_seconds": round(state.elapsed, 1)})
+    logger.info("model written to %s (%s; kept the %s model)", out, state.stopped,
+                chosen["kept"])
