@@ -46,3 +46,12 @@ def test_variant_files_reads_only_cpu_kernel_libraries(tmp_path):
                  "libggml-cpu-zen4.so.0", "libllama.so"):
         (tmp_path / name).write_bytes(b"")
     assert sorted(variant_files(tmp_path)) == ["haswell", "zen4"]
+
+
+def test_accelerator_modules_are_found_beside_the_cpu_variants(tmp_path):
+    from corpusfit.native import accelerator_files
+
+    for name in ("libggml-cpu-haswell.so", "libggml-base.so", "libggml-cuda.so",
+                 "libggml.so", "libllama.so"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in accelerator_files(tmp_path)] == ["libggml-cuda.so"]

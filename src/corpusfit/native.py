@@ -56,6 +56,12 @@ def variant_files(lib_dir: Path) -> dict[str, Path]:
     return found
 
 
+def accelerator_files(lib_dir: Path) -> list[Path]:
+    """Non-CPU backend modules of a ``GGML_BACKEND_DL`` build (``libggml-cuda.so``, ...)."""
+    return [p for p in sorted(lib_dir.glob("libggml-*.so"))
+            if p.name not in ("libggml-base.so",) and not p.name.startswith("libggml-cpu")]
+
+
 def variant_score(path: Path) -> int:
     """ggml's own score of a variant on this CPU (0: an instruction it needs is missing)."""
     import _ctypes
@@ -145,6 +151,9 @@ def _load_cpu_backend(llama_cpp) -> CpuBackend:
     ggml.ggml_backend_load.restype = ctypes.c_void_p
     if not ggml.ggml_backend_load(str(files[name]).encode()):
         raise CorpusfitError(f"llama.cpp: could not load {files[name]}")
+    for path in accelerator_files(lib_dir):  # e.g. a CUDA build with GGML_BACKEND_DL
+        if not ggml.ggml_backend_load(str(path).encode()):
+            logger.warning("llama.cpp: could not load %s", path)
     if not llama_cpp.llama_print_system_info():
         raise CorpusfitError(f"llama.cpp does not see the CPU kernels loaded from {files[name]}")
     _LOADED = CpuBackend(name, str(files[name]), scores, why)
