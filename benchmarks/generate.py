@@ -5,12 +5,20 @@ On the same seeded sample of passages of each collection, every arm is a normal
 accepted (passage, type) pairs per second, acceptance after resampling, first-try
 pass rate per type, the round-trip pass rate at the mine stage, and sample queries.
 
-Arms (one model, one build, the same threads):
-- ``paper``: the layout corpusfit used before (examples of the request's own type drawn
-  anew per passage, instruction before the passage, 50 new tokens for every type, no stop
-  string): every prompt is evaluated from scratch;
+Arms (one model, one build, the same threads; each arm's generation runs in its own
+process so that its environment applies to OpenMP):
+- ``paper``: corpusfit's previous default as `corpusfit run` ran it: the per-passage layout
+  (examples of the request's own type drawn anew per passage, instruction before the
+  passage, 50 new tokens for every type, no stop string: every prompt is evaluated from
+  scratch) with ``OMP_WAIT_POLICY=PASSIVE``, which the CLI used to set;
+- ``paper-spin``: the same layout with OpenMP's default wait policy (the layout's effect
+  alone);
 - ``default``: today's defaults (shared-prefix layout, per-type token budgets, stop at a
-  newline), whose requests share prefixes that llama.cpp keeps in its KV cache.
+  newline, OpenMP's default wait policy), whose requests share prefixes that llama.cpp
+  keeps in its KV cache.
+
+Seconds are the generate stage's own (its manifest), so an arm finished by an earlier
+invocation keeps its time.
 
     .venv/bin/python benchmarks/generate.py ../shared/datasets/{cranfield,cisi,cacm} \\
         --passages 40 --threads 2
@@ -23,7 +31,6 @@ import json
 import os
 import platform
 import sys
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -39,18 +46,18 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["collection", "arm", "pairs", "accepted", "acceptance", "first-try pass",
            "seconds", "accepted pairs/s", "speed-up", "round-trip pass",
            *[f"{t} acc/1st" for t in BUILTIN_TYPES]]
-ARMS = {
-    "paper": dict(prompt="per-passage",
-                  sampling=SamplingConfig(per_type_budget=False, stop=[])),
-    "default": {},
-}
+PAPER = dict(prompt="per-passage", sampling=SamplingConfig(per_type_budget=False, stop=[]))
+ARMS = {"paper": PAPER, "paper-spin": PAPER, "default": {}}
+ENV = {"paper": {"OMP_WAIT_POLICY": "PASSIVE"}}
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", nargs="+", help="BEIR folders")
     p.add_argument("--passages", type=int, default=40)
-    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    p.add_argument("--arms", nargs="+", default=["paper", "default"], choices=list(ARMS))
+    p.add_argument("--extra-arm-on", nargs=2, action="append", default=[],
+                   metavar=("ARM", "COLLECTION"), help="also run ARM on one collection")
     p.add_argument("--model", default="qwen2.5-coder-0.5b")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=13)
@@ -66,15 +73,36 @@ def first_try(out: Path) -> Counter:
     return counts
 
 
+def generate_in_env(config: GenerateConfig, ingest: Path, out: Path, env: dict) -> None:
+    """The generate stage in a child process whose environment includes ``env``."""
+    from corpusfit.isolation import run_in_child
+
+    saved = {k: os.environ.get(k) for k in [*env, "OMP_WAIT_POLICY"]}
+    os.environ.pop("OMP_WAIT_POLICY", None)
+    os.environ.update(env)
+    try:
+        run_in_child(_generate, config, ingest, out, what=f"generate ({env or 'default env'})")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _generate(config: GenerateConfig, ingest: Path, out: Path) -> None:
+    run_generate(config, ingest, out, progress=True)
+
+
 def run_arm(args, data: Path, arm: str) -> dict:
     base = Path(args.out) / data.name
     run_ingest(IngestConfig(sample=args.passages, seed=args.seed), data, base / "ingest")
     out = base / arm
     config = GenerateConfig(seed=args.seed, backend=BackendConfig(
         model=args.model, n_threads=args.threads), **ARMS[arm])
-    start = time.perf_counter()
-    summary = run_generate(config, base / "ingest", out / "generate", progress=True)
-    wall = time.perf_counter() - start
+    generate_in_env(config, base / "ingest", out / "generate", ENV.get(arm, {}))
+    summary = run_generate(config, base / "ingest", out / "generate", progress=False)
+    wall = json.loads((out / "generate" / "manifest.json").read_text())["timings"]["seconds"]
     mined = run_mine(MineConfig(), out / "generate" / "queries.jsonl",
                      base / "ingest" / "corpus.jsonl", out / "mine",
                      cache_dir=base / "emb-cache").counts
@@ -122,6 +150,7 @@ def report(args, rows: list[dict]) -> str:
         "up to 3 attempts per (passage, type).",
         f"Model: `{args.model}` (Qwen2.5-Coder-0.5B-Instruct Q4, bundled) in llama.cpp, "
         f"{args.threads} threads, CPU kernels `{backend.variant}` ({backend.reason}); "
+        "OpenMP wait policy as the arm says; "
         f"machine: {platform.machine()}, {os.cpu_count()} cores, nothing else running.",
         "Round-trip pass: share of accepted queries whose source passage is in the top 20 of "
         "MiniLM or BM25 over the whole collection (the mine stage's filter).", "",
@@ -146,7 +175,8 @@ def main() -> int:
     args = parse_args()
     rows = []
     for data in args.data:
-        for arm in args.arms:
+        extra = [a for a, name in args.extra_arm_on if name == Path(data).name]
+        for arm in [*args.arms, *extra]:
             rows.append(run_arm(args, Path(data), arm))
             add_speedups(rows)
             print(text_table(rows, COLUMNS[:10]), flush=True)

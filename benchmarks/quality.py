@@ -35,7 +35,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning when sharing 2 cores
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -63,12 +62,17 @@ NOTES = [
     "MultipleNegativesRankingLoss (query, source passage, 1 mined hard negative; 3 epochs, "
     "batch 32, lr 2e-5, whole model); `cf-*` = corpusfit's trainer, query-only mode (the CPU "
     "default), TrainConfig defaults otherwise (lr 2.5e-5 at 64 queries/step, up to 10 epochs, "
-    "early stopping on dev loss); `cf-default` = listwise + 0.1 InfoNCE; `cf-tt0.3` = the same "
-    "with the paper's teacher temperature; `type-*` = the default objective on one query type's "
-    "train lists, `type-mixed` on the same number drawn from all types (dev lists: all).",
-    "- Tuning: the teacher temperature was chosen on **Cranfield** only (0.3 / 0.1 / 0.05, "
-    "`cf-default` seed 1: 0.3652 / 0.3828 / 0.3834); Cranfield's rows are not evidence for it. "
-    "Nothing else was tuned.",
+    "warmup from 0 over max(10 steps, half an epoch), dropout 0, early stopping on dev loss, "
+    "the base model kept when no checkpoint beats its dev loss); `cf-default` = listwise + "
+    "0.1 InfoNCE; `cf-tt0.3` = the same with the paper's teacher temperature; `type-*` = the "
+    "default objective on one query type's train lists, `type-mixed` on the same number drawn "
+    "from all types (dev lists: all).",
+    "- Labels (the reference's rules, `label` defaults): the fused top 100 scored, queries "
+    "with fewer than 20 candidates dropped, source passage first, per-type top-score filter, "
+    "min-max over the 1st/99th percentiles of all scored candidates, 20 kept.",
+    "- Tuning: the teacher temperature 0.1 was chosen on **Cranfield** only in an earlier "
+    "session (0.3 / 0.1 / 0.05, `cf-default` seed 1: 0.3652 / 0.3828 / 0.3834, with the "
+    "earlier label rules); Cranfield's rows are not evidence for it. Nothing else was tuned.",
     "- `cf-full` (CISI only, `--full-mode-on`): full mode under a 10-minute budget, which on "
     "2 cores is 3 optimizer steps (~1.5 epochs); query-only mode (all other `cf-*` rows) "
     "trains the query side against frozen base-model passage vectors.",
@@ -228,6 +232,33 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
+def stage_seconds(run_dir: Path) -> dict[str, float]:
+    """Wall seconds of the pipeline stages that made the lists (each stage's own record)."""
+    from corpusfit.pipeline import FOLDERS, STATE_FILE
+    from corpusfit.workspace import read_json
+
+    out = {}
+    for stage in ("ingest", "generate", "mine", "label"):
+        state = run_dir / FOLDERS[stage] / STATE_FILE
+        if state.exists():
+            out[stage] = float(read_json(state).get("seconds", 0.0))
+    return out
+
+
+def budget(run_dir: Path, rows: list[dict]) -> str:
+    """The CPU budget line: stage times and the default arm's mean train+eval time."""
+    secs = stage_seconds(run_dir)
+    train = [r["seconds"] for r in rows if r["arm"] == "cf-default" and r["seconds"]]
+    per = ", ".join(f"{k} {v / 60:.1f}" for k, v in secs.items())
+    total = sum(secs.values()) / 60
+    line = f"Budget (wall minutes on 2 cores, nothing else running): {per}"
+    if train:
+        mean_train = statistics.fmean(train) / 60
+        line += (f"; cf-default train+eval {mean_train:.1f} per seed; generate + mine + "
+                 f"label + one training run = {total + mean_train:.1f} minutes")
+    return line + "."
+
+
 def data_counts(run_dir: Path) -> str:
     from corpusfit.data.artifacts import TrainingList, load_artifact
 
@@ -315,7 +346,9 @@ def main(argv=None) -> int:
     tables = {}
     for data_dir in args.data:
         rows = collection_rows(data_dir, args)
-        tables[data_dir.name] = (data_counts(args.workdir / data_dir.name), summarize(rows))
+        run_dir = args.workdir / data_dir.name
+        tables[data_dir.name] = (data_counts(run_dir) + "\n\n" + budget(run_dir, rows),
+                                 summarize(rows))
         write_markdown(args.out, tables, args, ["python", "benchmarks/quality.py", *sys.argv[1:]])
     print(args.out.read_text())
     return 0

@@ -256,7 +256,8 @@ def _label_units(ctx: RunContext) -> list[Unit]:
         # The score cache lives outside the stage folder: --force label or a changed
         # filter rescoring nothing the teacher already scored.
         run_label(ctx.section("label"), ctx.dir("mine") / "candidates.jsonl",
-                  ctx.dir("ingest") / "corpus.jsonl", out, cache_dir=ctx.cache_dir / "scores")
+                  ctx.dir("ingest") / "corpus.jsonl", out, cache_dir=ctx.cache_dir / "scores",
+                  embedding_cache=ctx.cache_dir)
 
     return [Unit("label", "label", FOLDERS["label"], ctx.section_json("label"), inputs, run)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 HELP = "run ingest → generate → mine → label → train → evaluate → report from one config"
@@ -41,10 +40,9 @@ def _log_to_file(run_dir: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    # OpenMP (llama.cpp, torch) spins idle threads by default; on a shared or busy CPU that
-    # made SmolLM2 generation ~7x slower here (37 s vs 5 s per query at load 12). Passive
-    # waiting costs almost nothing when the machine is idle. Set before torch/llama_cpp load.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OMP_WAIT_POLICY: not set here. PASSIVE once was (idle OpenMP threads spinning made
+    # SmolLM2 ~7x slower on a machine at load 12), but on a quiet machine it made llama.cpp's
+    # decoding 1.4x slower (benchmarks/results/generate.md). README: "A shared machine".
     from corpusfit.config import load_config
     from corpusfit.evaluate.tables import text_table
     from corpusfit.pipeline import final_rows, run_pipeline

@@ -109,7 +109,8 @@ def score_candidates(cands: list[Candidates], scorer: CachedScorer, config: Labe
 
 def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
               out_dir: str | Path, cache_dir: str | Path | None = None,
-              shard: tuple[int, int] | None = None, force: bool = False) -> LabelResult:
+              shard: tuple[int, int] | None = None, force: bool = False,
+              embedding_cache: str | Path | None = None) -> LabelResult:
     """Label candidates with the configured teacher; write ``lists.jsonl`` + manifest.
 
     Args:
@@ -121,6 +122,9 @@ def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
         shard: score only slice ``(i, n)`` into the cache; lists are written by an
             unsharded run, which then rescores nothing the slices did.
         force: redo even when the manifest matches.
+        embedding_cache: where dense teacher members cache embeddings (default
+            ``cache_dir/embeddings``); the pipeline passes the mine stage's cache, so
+            passages the retrievers already encoded are not encoded again.
     """
     out_dir = Path(out_dir)
     fp = stage_fingerprint(config.model_dump(mode="json"),
@@ -134,7 +138,8 @@ def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
         cands = [c for k, c in enumerate(cands) if k % shard[1] == shard[0]]
     texts = _corpus_texts(corpus)
     cache_root = Path(cache_dir or out_dir / "scores")
-    teacher = with_embedding_cache(config.teacher, cache_root / "embeddings")
+    teacher = with_embedding_cache(config.teacher,
+                                   Path(embedding_cache or cache_root / "embeddings"))
     scorer = CachedScorer(build_teacher(teacher, corpus=texts), texts, cache_root, shard)
     start = time.perf_counter()
     try:
