@@ -102,7 +102,8 @@ def run_arm(args, data: Path, arm: str) -> dict:
         model=args.model, n_threads=args.threads), **ARMS[arm])
     generate_in_env(config, base / "ingest", out / "generate", ENV.get(arm, {}))
     summary = run_generate(config, base / "ingest", out / "generate", progress=False)
-    wall = json.loads((out / "generate" / "manifest.json").read_text())["timings"]["seconds"]
+    manifest = json.loads((out / "generate" / "manifest.json").read_text())
+    wall = manifest["timings"]["seconds"]
     mined = run_mine(MineConfig(), out / "generate" / "queries.jsonl",
                      base / "ingest" / "corpus.jsonl", out / "mine",
                      cache_dir=base / "emb-cache").counts
@@ -119,7 +120,7 @@ def run_arm(args, data: Path, arm: str) -> dict:
         n = summary.accepted[t] + sum(summary.rejected.get(t, {}).values())
         row[f"{t} acc/1st"] = f"{summary.accepted[t]}/{first[t]} of {n}"
     row["_reasons"] = dict(sum(summary.rejected.values(), Counter()))
-    row["_retried"] = summary.retried
+    row["_retried"] = manifest["counts"].get("retried", {})  # of the run that generated
     return row
 
 
