@@ -53,8 +53,8 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # OMP_WAIT_POLICY is left to the user: PASSIVE made llama.cpp's token-by-token decoding
-    # 1.4x slower on a quiet machine (benchmarks/results/generate.md); on a machine shared
+    # OMP_WAIT_POLICY is left to the user: PASSIVE made llama.cpp generation 1.20x slower on
+    # a quiet machine (benchmarks/results/generate.md); on a machine shared
     # with other CPU jobs, spinning threads can cost more, and PASSIVE is the better choice.
     parser = build_parser()
     args = parser.parse_args(argv)

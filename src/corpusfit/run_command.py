@@ -40,9 +40,6 @@ def _log_to_file(run_dir: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    # OMP_WAIT_POLICY: not set here. PASSIVE once was (idle OpenMP threads spinning made
-    # SmolLM2 ~7x slower on a machine at load 12), but on a quiet machine it made llama.cpp's
-    # decoding 1.4x slower (benchmarks/results/generate.md). README: "A shared machine".
     from corpusfit.config import load_config
     from corpusfit.evaluate.tables import text_table
     from corpusfit.pipeline import final_rows, run_pipeline
