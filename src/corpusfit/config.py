@@ -9,7 +9,6 @@ relative to the working directory, like on the command line.
 from __future__ import annotations
 
 import importlib
-import logging
 import re
 import textwrap
 import typing
@@ -19,12 +18,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from corpusfit.errors import ConfigError
-
-logger = logging.getLogger(__name__)
+from corpusfit.errors import ConfigError, describe_validation
 
 # Section name -> (module, class) of the stage config it holds, in pipeline order.
-# Imported lazily so that a stage still being built does not break the others.
 STAGE_SECTIONS: dict[str, tuple[str, str]] = {
     "ingest": ("corpusfit.data.ingest", "IngestConfig"),
     "generate": ("corpusfit.generate.config", "GenerateConfig"),
@@ -88,15 +84,13 @@ class RootSettings(BaseModel):
 
 
 def stage_config_classes() -> dict[str, type[BaseModel]]:
-    """The stage config classes that exist in this installation, in pipeline order."""
-    found: dict[str, type[BaseModel]] = {}
-    for section, (module_name, class_name) in STAGE_SECTIONS.items():
-        try:
-            module = importlib.import_module(module_name)
-            found[section] = getattr(module, class_name)
-        except (ImportError, AttributeError) as e:
-            logger.debug("config section %s unavailable: %s", section, e)
-    return found
+    """The stage config classes, in pipeline order.
+
+    Imported lazily (stage modules import this one), but never optional: a stage
+    whose config fails to import is an error here, not a silently missing section.
+    """
+    return {section: getattr(importlib.import_module(module_name), class_name)
+            for section, (module_name, class_name) in STAGE_SECTIONS.items()}
 
 
 def _build_root() -> type[RootSettings]:
@@ -118,23 +112,7 @@ def pipeline_config_class() -> type[RootSettings]:
 
 
 def _format_errors(source: str, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        key = ".".join(str(x) for x in e["loc"]) or "(root)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}'")
-        elif e["type"] == "missing":
-            lines.append(f"missing required key '{key}'")
-        else:
-            got = e.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"bad value for '{key}': {msg}{shown}")
-    head = f"{source}: " + lines[0]
-    more = [f"  also: {x}" for x in lines[1:6]]
-    if len(lines) > 6:
-        more.append(f"  ... and {len(lines) - 6} more")
-    return "\n".join([head, *more])
+    return f"{source}: {describe_validation(err)}"
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -201,16 +179,14 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
         data.update(read_yaml(path))
     apply_overrides(data, list(overrides or []))
     config = validate_config(data, str(path) if path else "config")
-    if config.variants and getattr(config, "train", None) is None:
-        raise ConfigError("variants need the train stage, which is not installed")
     for name in config.variants:
         variant_train_config(config, name)  # unknown keys in a variant fail now, not later
     return config
 
 
-def section_of(config: RootSettings, name: str) -> BaseModel | None:
-    """A stage's section of the config, or None where that stage is not installed."""
-    return getattr(config, name, None)
+def section_of(config: RootSettings, name: str) -> BaseModel:
+    """A stage's section of the config."""
+    return getattr(config, name)
 
 
 def variant_train_config(config: RootSettings, name: str) -> BaseModel:

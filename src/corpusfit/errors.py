@@ -1,5 +1,9 @@
 """Errors that the CLI turns into one readable message and exit code 2."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class CorpusfitError(Exception):
     """A user-facing error: bad input, bad config, missing model."""
@@ -49,3 +53,33 @@ class NativeCrash(CorpusfitError):
         super().__init__(f"{what} crashed: its process died on {signal_name}. "
                          f"Likely cause: {cause}. Fix: {fix}. (The Python stack at the crash "
                          "was printed to stderr.)")
+
+
+def validation_problems(err: Any, prefix: str = "") -> list[str]:
+    """One plain line per problem of a pydantic ``ValidationError``, naming the dotted key.
+
+    The one wording of a validation problem everywhere (config files, ``--set``,
+    command-line flags, artifact lines), so every message reads the same.
+    """
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in (*([prefix] if prefix else []), *e["loc"])) or "(root)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key '{key}'")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"bad value for '{key}': {msg}{shown}")
+    return lines
+
+
+def describe_validation(err: Any, prefix: str = "", limit: int = 6) -> str:
+    """The first problem, then up to ``limit - 1`` more as ``also:`` lines."""
+    lines = validation_problems(err, prefix)
+    more = [f"  also: {x}" for x in lines[1:limit]]
+    if len(lines) > limit:
+        more.append(f"  ... and {len(lines) - limit} more")
+    return "\n".join([lines[0], *more])

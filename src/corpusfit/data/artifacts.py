@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from corpusfit.errors import DataError
+from corpusfit.errors import DataError, describe_validation
 from corpusfit.workspace import iter_jsonl_numbered
 
 
@@ -94,10 +94,8 @@ def iter_artifact(path: str | Path, record: type[R]) -> Iterator[R]:
         try:
             yield record.model_validate(raw)
         except ValidationError as e:
-            first = e.errors()[0]
-            loc = ".".join(str(x) for x in first["loc"]) or "record"
-            reason = f"invalid {record.__name__}: {loc}: {first['msg']}"
-            raise DataError(path, line_no, reason) from e
+            reason = f"invalid {record.__name__}: {describe_validation(e, limit=1)}"
+            raise DataError(path, line_no, reason) from None
 
 
 def load_artifact(path: str | Path, record: type[R]) -> list[R]:

@@ -24,7 +24,7 @@ def config_from_args(args: argparse.Namespace):
     from pydantic import ValidationError
 
     from corpusfit.data.ingest import IngestConfig
-    from corpusfit.errors import ConfigError
+    from corpusfit.errors import ConfigError, describe_validation
 
     given = {"sample": args.sample, "heldout_fraction": args.heldout_fraction,
              "heldout_file": args.heldout_file, "seed": args.seed}
@@ -34,9 +34,7 @@ def config_from_args(args: argparse.Namespace):
     try:
         return IngestConfig(**values)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise ConfigError(f"ingest: {'.'.join(map(str, first['loc'])) or 'config'}: "
-                          f"{first['msg']}") from e
+        raise ConfigError(f"ingest: {describe_validation(e)}") from None
 
 
 def main(args: argparse.Namespace) -> int:

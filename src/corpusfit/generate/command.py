@@ -57,7 +57,7 @@ def config_from_args(args: argparse.Namespace):
     """GenerateConfig: file settings, then command-line options on top."""
     from pydantic import ValidationError
 
-    from corpusfit.errors import ConfigError
+    from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.generate.config import GenerateConfig
 
     data = _load_file(args.config) if args.config else {}
@@ -73,8 +73,7 @@ def config_from_args(args: argparse.Namespace):
     try:
         return GenerateConfig.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise ConfigError(f"generate: {'.'.join(map(str, first['loc']))}: {first['msg']}") from e
+        raise ConfigError(f"generate: {describe_validation(e)}") from None
 
 
 def main(args: argparse.Namespace) -> int:

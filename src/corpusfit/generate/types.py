@@ -21,7 +21,7 @@ import tomllib
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corpusfit.errors import ConfigError, DataError
+from corpusfit.errors import ConfigError, DataError, describe_validation
 
 Shape = Literal["question", "statement", "keywords", "title", "free"]
 
@@ -87,8 +87,11 @@ def _parse_examples(text: str, where: str) -> list[Example]:
             continue
         try:
             examples.append(Example.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as e:
+        except json.JSONDecodeError as e:
             raise DataError(where, i, f"bad few-shot example: {e}") from e
+        except ValidationError as e:
+            raise DataError(where, i, "bad few-shot example: "
+                            f"{describe_validation(e, limit=1)}") from None
     return examples
 
 
@@ -117,9 +120,7 @@ def load_type_file(path: str | Path) -> dict[str, QueryType]:
         try:
             qtype = QueryType.model_validate(entry)
         except ValidationError as e:
-            first = e.errors()[0]
-            loc = ".".join(str(x) for x in first["loc"])
-            raise DataError(path, None, f"type #{n}: {loc}: {first['msg']}") from e
+            raise DataError(path, None, f"type #{n}: {describe_validation(e, limit=1)}") from None
         types[qtype.name] = qtype
     return types
 

@@ -45,7 +45,7 @@ def build_config(args: argparse.Namespace):
     from pydantic import ValidationError
 
     from corpusfit.config import apply_overrides, read_yaml
-    from corpusfit.errors import ConfigError
+    from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.train.config import TrainConfig
 
     raw: dict = {}
@@ -60,9 +60,7 @@ def build_config(args: argparse.Namespace):
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"train config: {loc}: {first['msg']}") from e
+        raise ConfigError(f"train config: {describe_validation(e)}") from None
 
 
 def find_corpus(lists: Path) -> Path:
