@@ -13,6 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from corpusfit.errors import DataError, describe_validation
+from corpusfit.numbers import FiniteFloat
 from corpusfit.workspace import iter_jsonl_numbered
 
 
@@ -54,7 +55,7 @@ class Candidates(_Record):
     type: str
     source_id: str
     doc_ids: list[str]
-    rrf_scores: list[float]
+    rrf_scores: list[FiniteFloat]
     ranks: dict[str, list[int | None]]
 
 
@@ -70,8 +71,8 @@ class TrainingList(_Record):
     type: str
     source_id: str
     doc_ids: list[str]
-    scores: list[float]
-    raw_scores: list[float]
+    scores: list[FiniteFloat]
+    raw_scores: list[FiniteFloat]
     split: str
 
     @model_validator(mode="after")

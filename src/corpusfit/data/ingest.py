@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from corpusfit.data.readers import load_corpus
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
+from corpusfit.numbers import FiniteFloat
 from corpusfit.workspace import (
     manifest_matches,
     read_json,
@@ -41,7 +42,8 @@ class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sample: int | None = Field(None, ge=1, description="passages sampled; None = all")
-    heldout_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of passages held out")
+    heldout_fraction: FiniteFloat = Field(0.0, ge=0.0, lt=1.0,
+                                          description="share of passages held out")
     heldout_file: str | None = Field(None, description="file of held-out ids, one per line")
     dedup: bool = True
     seed: int = 13

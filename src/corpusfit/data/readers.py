@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,23 @@ def load_queries(path: str | Path) -> dict[str, Query]:
     return queries
 
 
+_GRADE_LIMIT = 2**31 - 1  # pytrec_eval keeps grades in a C int
+
+
+def _grade(text: str, path: Path, line: int) -> int:
+    """A relevance grade: an integer (``2`` or ``2.0``). Negative grades (TREC's junk or
+    spam labels) count as non-relevant; a fraction, NaN, infinity or a grade beyond a
+    32-bit integer is an error rather than silently truncated or overflowing."""
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise DataError(path, line, f"grade '{text}' is not a number") from e
+    if not math.isfinite(value) or value != int(value) or abs(value) > _GRADE_LIMIT:
+        raise DataError(path, line, f"grade '{text}' is not an integer relevance grade "
+                                    f"(e.g. 0, 1, 2)")
+    return int(value)
+
+
 def load_qrels(path: str | Path) -> Qrels:
     """Load BEIR ``qrels/<split>.tsv`` (``query-id corpus-id score`` with header)."""
     path = Path(path)
@@ -184,11 +202,7 @@ def load_qrels(path: str | Path) -> Qrels:
             raise DataError(path, i, f"expected 3 fields (query-id corpus-id score), "
                                      f"got {len(parts)}")
         qid, did, score = parts
-        try:
-            grade = int(float(score))
-        except ValueError as e:
-            raise DataError(path, i, f"score '{score}' is not a number") from e
-        qrels.setdefault(qid, {})[did] = grade
+        qrels.setdefault(qid, {})[did] = _grade(score, path, i)
     return qrels
 
 

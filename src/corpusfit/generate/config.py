@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpusfit.generate.types import BUILTIN_TYPES
+from corpusfit.numbers import FiniteFloat
 
 # The bundled generator used when no model is given. Qwen2.5-Coder-0.5B passes the filters far
 # more often than SmolLM2-135M (which fails the zero-shot `natural` type almost always) and
@@ -19,8 +20,8 @@ class SamplingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(0.8, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    temperature: FiniteFloat = Field(0.8, ge=0.0)
+    top_p: FiniteFloat = Field(1.0, gt=0.0, le=1.0)
     max_new_tokens: int = Field(50, ge=1, description="upper bound; a type may ask for fewer")
     per_type_budget: bool = Field(True, description="each type's own max_new_tokens (title, "
                                   "keywords, natural need fewer); false: max_new_tokens for all")
@@ -47,9 +48,10 @@ class BackendConfig(BaseModel):
     base_url: str | None = Field(None, description="openai: server URL (else $OPENAI_BASE_URL)")
     api_key: str | None = Field(None, description="openai: key (else $OPENAI_API_KEY)")
     concurrency: int = Field(4, ge=1, description="openai: parallel requests")
-    timeout: float = Field(60.0, gt=0, description="openai: seconds per request")
+    timeout: FiniteFloat = Field(60.0, gt=0, description="openai: seconds per request")
     max_retries: int = Field(4, ge=0, description="openai: retries of failed requests")
-    backoff: float = Field(1.0, ge=0, description="openai: first retry delay, doubled each time")
+    backoff: FiniteFloat = Field(1.0, ge=0,
+                                 description="openai: first retry delay, doubled each time")
     n_ctx: int = Field(4096, ge=256, description="llama-cpp: context window")
     n_threads: int | None = Field(None, ge=1, description="llama-cpp/transformers: CPU threads")
     batch_size: int = Field(8, ge=1, description="transformers: prompts per forward pass")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from corpusfit.errors import DataError
@@ -38,5 +39,7 @@ def read_trec_run(path: str | Path) -> Run:
                 score = float(parts[4])
             except ValueError as e:
                 raise DataError(path, i, f"score '{parts[4]}' is not a number") from e
+            if not math.isfinite(score):  # NaN would rank the run arbitrarily
+                raise DataError(path, i, f"score '{parts[4]}' is not a finite number")
             run.setdefault(parts[0], {})[parts[2]] = score
     return run

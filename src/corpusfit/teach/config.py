@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from corpusfit.numbers import FiniteFloat
 from corpusfit.workspace import config_hash
 
 NormalizeOver = Literal["all_scored", "kept_lists"]
@@ -58,7 +59,7 @@ class TeacherConfig(BaseModel):
     max_retries: int = Field(3, ge=0, description="retries per request to a server")
     members: list[TeacherConfig] = Field(default_factory=list,
                                          description="ensemble: member teachers")
-    weights: list[float] = Field(default_factory=list,
+    weights: list[FiniteFloat] = Field(default_factory=list,
                                  description="ensemble: weight per member (default: all 1)")
 
     @model_validator(mode="after")
@@ -146,16 +147,16 @@ class LabelConfig(BaseModel):
         "reference", description="reference: drop a query whose top score is below the "
         "min_top_percentile of all scored candidates of its query type; top_scores: below "
         "that percentile of all top scores; none: off")
-    min_top_percentile: float | None = Field(25.0, ge=0, le=100,
+    min_top_percentile: FiniteFloat | None = Field(25.0, ge=0, le=100,
                                              description="percentile of the top-score "
                                                          "filter (null: off)")
     normalize_over: NormalizeOver = Field(
         "all_scored", description="scores whose norm_low/norm_high percentiles map to 0/1: "
         "all_scored = every scored candidate before filters and the cut (reference); "
         "kept_lists = the kept lists only")
-    norm_low: float = Field(1.0, ge=0, le=100, description="percentile mapped to 0")
-    norm_high: float = Field(99.0, ge=0, le=100, description="percentile mapped to 1")
-    dev_fraction: float = Field(0.1, ge=0, lt=1, description="share of source passages "
+    norm_low: FiniteFloat = Field(1.0, ge=0, le=100, description="percentile mapped to 0")
+    norm_high: FiniteFloat = Field(99.0, ge=0, le=100, description="percentile mapped to 1")
+    dev_fraction: FiniteFloat = Field(0.1, ge=0, lt=1, description="share of source passages "
                                                              "whose queries go to dev")
     seed: int = Field(13, description="seed of the train/dev split")
     chunk_queries: int = Field(32, ge=1, description="queries scored per cache flush")

@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from corpusfit.errors import CorpusfitError
+from corpusfit.numbers import first_non_finite
 from corpusfit.teach.base import Teacher
 from corpusfit.teach.cache import ScoreCache
 from corpusfit.teach.ensemble import EnsembleTeacher
@@ -85,7 +87,13 @@ class CachedScorer:
         scored = member.score_lists(lists)
         lookup = {(q, d): s for (q, docs), ss in zip(by_query.items(), scored)
                   for d, s in zip(docs, ss)}
-        return [lookup[p] for p in todo]
+        out = [lookup[p] for p in todo]
+        bad = first_non_finite(out)
+        if bad is not None:  # before the cache: a NaN would otherwise be kept for good
+            q, d = todo[bad]
+            raise CorpusfitError(f"teacher {member.teacher_id} gave a non-finite score "
+                                 f"({out[bad]}) to query {q!r} and passage {d!r}")
+        return out
 
     def score_lists(self, lists: Sequence[DocList]) -> list[list[float]]:
         """Teacher scores of each query's doc ids, in order."""

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corpusfit.numbers import FiniteFloat
+
 LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
 Warmup = Literal["reference", "fraction"]
@@ -27,10 +29,10 @@ class LossConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student_temperature: float = Field(0.05, gt=0)
-    teacher_temperature: float = Field(0.1, gt=0, description="paper: 0.3 (cross-encoder)")
-    infonce_temperature: float = Field(0.01, gt=0)
-    false_negative_ratio: float = Field(0.6, ge=0, le=1)
+    student_temperature: FiniteFloat = Field(0.05, gt=0)
+    teacher_temperature: FiniteFloat = Field(0.1, gt=0, description="paper: 0.3 (cross-encoder)")
+    infonce_temperature: FiniteFloat = Field(0.01, gt=0)
+    false_negative_ratio: FiniteFloat = Field(0.6, ge=0, le=1)
 
 
 class TrainConfig(BaseModel):
@@ -70,31 +72,31 @@ class TrainConfig(BaseModel):
 
     student: str = "minilm"
     mode: Mode = "auto"
-    objective: dict[LossName, float] = Field(
+    objective: dict[LossName, FiniteFloat] = Field(
         default_factory=lambda: {"listwise": 1.0, "infonce": 0.1})
     loss: LossConfig = Field(default_factory=LossConfig)
     list_size: int = Field(20, ge=2, description="passages kept per query (teacher order)")
     queries_per_step: int = Field(64, ge=1)
     chunk_size: int = Field(32, ge=1, description="texts per GradCache chunk")
     gradcache: bool = True
-    lr: float | None = Field(None, gt=0, description="None: paper lr scaled to the batch")
-    weight_decay: float = Field(0.01, ge=0)
+    lr: FiniteFloat | None = Field(None, gt=0, description="None: paper lr scaled to the batch")
+    weight_decay: FiniteFloat = Field(0.01, ge=0)
     warmup: Warmup = Field("reference", description="reference: from lr 0 over max("
                            "warmup_min_steps, warmup_epochs x steps per epoch) steps; "
                            "fraction: over warmup_ratio of the planned steps")
     warmup_min_steps: int = Field(10, ge=0, description="reference warmup: at least this "
                                                         "many optimizer steps")
-    warmup_epochs: float = Field(0.5, ge=0, description="reference warmup: at least this "
+    warmup_epochs: FiniteFloat = Field(0.5, ge=0, description="reference warmup: at least this "
                                                         "share of an epoch")
-    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="fraction warmup: share of "
+    warmup_ratio: FiniteFloat = Field(0.1, ge=0, lt=1, description="fraction warmup: share of "
                                                              "the planned steps")
-    final_lr_ratio: float = Field(0.1, ge=0, le=1)
-    max_grad_norm: float = Field(1.0, gt=0)
+    final_lr_ratio: FiniteFloat = Field(0.1, ge=0, le=1)
+    max_grad_norm: FiniteFloat = Field(1.0, gt=0)
     epochs: int = Field(10, ge=1)
     patience: int = Field(2, ge=1)
-    max_minutes: float | Literal["auto"] | None = Field(
+    max_minutes: FiniteFloat | Literal["auto"] | None = Field(
         "auto", description="wall-time budget of one invocation; auto = 15 on CPU, none on GPU")
-    dropout: float | None = Field(0.0, ge=0, lt=1, description="dropout probability while "
+    dropout: FiniteFloat | None = Field(0.0, ge=0, lt=1, description="dropout probability while "
                                   "training (reference: 0); null keeps the model's own")
     keep_base_if_better: bool = Field(True, description="score the base model on the dev "
                                       "lists before training and keep it when no "

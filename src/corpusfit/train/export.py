@@ -12,6 +12,7 @@ from corpusfit.models import resolve_model
 from corpusfit.train.card import write_card
 from corpusfit.train.checkpoint import TrainState, load_best
 from corpusfit.train.selection import selection_result
+from corpusfit.train.trainer import check_weights_finite
 from corpusfit.workspace import write_manifest
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
 
     cfg, encoder = run.cfg, tr.encoder
     load_best(run.state_dir, encoder.model)
+    check_weights_finite(encoder.model)
     chosen = selection_result(state.dev_history, state.base_dev, state.best_epoch,
                               cfg.keep_base_if_better)
     for key, value in chosen.items():

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from corpusfit.data.artifacts import TrainingList
+from corpusfit.errors import CorpusfitError
 from corpusfit.retrieve.encoder import DenseEncoder
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import TrainData, collate, shard
@@ -68,6 +69,28 @@ def set_dropout(model: torch.nn.Module, p: float) -> int:
                 changed += 1
     logger.info("dropout set to %g (%d module settings)", p, changed)
     return changed
+
+
+class NonFiniteError(CorpusfitError):
+    """Training produced NaN or infinity; nothing is exported or marked done."""
+
+
+def check_finite(value: Tensor, what: str, lists: list[TrainingList]) -> None:
+    """Stop on a NaN/inf ``value`` (same decision in every process: values are global)."""
+    if not bool(torch.isfinite(value).all()):
+        qids = ", ".join(x.qid for x in lists[:8]) + (" ..." if len(lists) > 8 else "")
+        shown = float(value.detach().float().max())
+        raise NonFiniteError(f"non-finite {what} ({shown:g}) on lists "
+                             f"{qids}; check the lists' scores, the learning rate and the "
+                             "loss weights")
+
+
+def check_weights_finite(model: torch.nn.Module) -> None:
+    """Refuse to export a model with a NaN or infinite weight."""
+    for name, param in model.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            raise NonFiniteError(f"the trained weights are not finite ({name}); "
+                                 "no model was written")
 
 
 class Trainer:
@@ -135,9 +158,11 @@ class Trainer:
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         parts = self._global_loss(lists, grad=True)
+        check_finite(parts["loss"], f"loss at step {step + 1}", lists)
         self.gc.backward(parts["loss"])
         all_reduce_grads(self.params, self.ctx)
         norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        check_finite(norm, f"gradient norm at step {step + 1}", lists)  # before the update
         self.optimizer.step()
         out = {k: float(v.detach()) for k, v in parts.items()}
         out.update(lr=lr, grad_norm=float(norm))
@@ -154,7 +179,9 @@ class Trainer:
             if len(part) < self.ctx.world:  # every process needs at least one query
                 continue
             n += len(part)
-            for k, v in self._global_loss(part, grad=False).items():
+            parts = self._global_loss(part, grad=False)
+            check_finite(parts["loss"], "dev loss", part)  # a NaN would never compare better
+            for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(part)
         return {k: v / max(n, 1) for k, v in sums.items()}
 
