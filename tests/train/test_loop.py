@@ -98,12 +98,10 @@ def test_query_only_keeps_passage_side(tiny_bert, tiny_lists, tmp_path):
     result = run_train(_cfg(tiny_bert, mode="query_only", keep_base_if_better=False),
                        *tiny_lists, out, show_progress=False)
     assert result.mode == "query_only"
-    settings = json.loads((out / "corpusfit_encoder.json").read_text())
-    assert settings["passage_model"] == str(tiny_bert.resolve())
+    assert (out / "router_config.json").exists()  # the base model is the document route
     assert before == {p.name: file_sha256(p) for p in tiny_bert.iterdir() if p.is_file()}
-    trained = DenseEncoder.load(str(out), device="cpu")
+    trained, p_enc = DenseEncoder.load_pair(str(out), device="cpu")
     base = DenseEncoder.load(str(tiny_bert), device="cpu")
-    p_enc = DenseEncoder.load(trained.passage_model, device="cpu")
     texts = ["lift of a wing in supersonic flow", "library index of books"]
     assert np.array_equal(p_enc.encode(texts, "passage", show_progress=False),
                           base.encode(texts, "passage", show_progress=False))

@@ -7,6 +7,7 @@ batch pads far beyond its longest text.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from corpusfit.errors import CorpusfitError
 from corpusfit.models import preset_for, resolve_model
 from corpusfit.retrieve.cache import EmbeddingCache
+from corpusfit.retrieve.st_folder import pooling_mode, read_routes
 from corpusfit.workspace import config_hash
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def detect_settings(model_dir: str, name: str) -> dict:
                      passage_prefix=preset.passage_prefix)
     pool = _read_json(folder / "1_Pooling" / "config.json")
     if pool:
-        found["pooling"] = "cls" if pool.get("pooling_mode_cls_token") else "mean"
+        found["pooling"] = pooling_mode(pool, folder / "1_Pooling")
     st_cfg = _read_json(folder / "config_sentence_transformers.json") or {}
     prompts = st_cfg.get("prompts") or {}
     if prompts.get("query"):
@@ -95,6 +97,16 @@ def model_fingerprint(model_dir: str) -> str:
     return config_hash(parts)
 
 
+def weights_digest(model: torch.nn.Module) -> str:
+    """Identity of the weights themselves, wherever the folder lies: a query-only model's
+    document route is a copy of the base model and shares the base model's cached vectors."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 class DenseEncoder:
     """A transformer encoder plus pooling, prefixes and normalization."""
 
@@ -111,11 +123,23 @@ class DenseEncoder:
 
     @classmethod
     def load(cls, model: str, device: str | None = None, **overrides) -> DenseEncoder:
-        """Load from a short name, local folder or hub id; ``overrides`` set EncoderSettings."""
+        """Load from a short name, local folder or hub id; ``overrides`` set EncoderSettings.
+
+        For an asymmetric (Router) folder this is its query route; see :meth:`load_pair`.
+        """
+        path = resolve_model(model)
+        routes = read_routes(path)
+        if routes is not None:
+            query = routes["query"]
+            return cls._load_folder(query.path, dict(query.settings), overrides, device, model)
+        found = detect_settings(path, model)
+        return cls._load_folder(path, found, overrides, device, model)
+
+    @classmethod
+    def _load_folder(cls, path: str, found: dict, overrides: dict, device: str | None,
+                     model: str) -> DenseEncoder:
         from transformers import AutoModel, AutoTokenizer
 
-        path = resolve_model(model)
-        found = detect_settings(path, model)
         passage_model = found.pop("passage_model", None)
         found.update({k: v for k, v in overrides.items() if v is not None})
         try:
@@ -134,18 +158,36 @@ class DenseEncoder:
 
     @classmethod
     def load_pair(cls, model: str, **overrides) -> tuple[DenseEncoder, DenseEncoder]:
-        """(query encoder, passage encoder); they differ only for query-only models."""
-        q_enc = cls.load(model, **overrides)
+        """(query encoder, passage encoder); they differ only for asymmetric models.
+
+        A Router folder gives its two routes (as ``SentenceTransformer.encode_query`` and
+        ``encode_document`` use them); a folder of the older layout names its passage
+        model in ``corpusfit_encoder.json``, which must still exist.
+        """
+        device = overrides.pop("device", None)
+        routes = read_routes(resolve_model(model))
+        if routes is not None:
+            return tuple(cls._load_folder(routes[r].path, dict(routes[r].settings), overrides,
+                                          device, f"{model} ({r} route)")
+                         for r in ("query", "document"))
+        q_enc = cls.load(model, device=device, **overrides)
         if not q_enc.passage_model:
             return q_enc, q_enc
-        return q_enc, cls.load(q_enc.passage_model, device=overrides.get("device"))
+        if Path(q_enc.passage_model).is_absolute() and not Path(q_enc.passage_model).exists():
+            raise CorpusfitError(
+                f"{Path(resolve_model(model)) / SETTINGS_FILE}: passage_model "
+                f"{q_enc.passage_model} does not exist (a query-only folder of the older "
+                "layout names its passage model by path); retrain, or load it where that "
+                "path exists and save it again")
+        return q_enc, cls.load(q_enc.passage_model, device=device)
 
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
 
     def cache_namespace(self, kind: Kind) -> str:
-        return config_hash([model_fingerprint(self.name), asdict(self.settings), kind])
+        # Not memoized: the weights of a student change while it trains.
+        return config_hash([weights_digest(self.model), asdict(self.settings), kind])
 
     def tokenize(self, texts: list[str], kind: Kind, padding: bool = True):
         """Tokenize with the kind's prefix and max length; tensors on the model device."""
@@ -228,4 +270,8 @@ class DenseEncoder:
         """Save as a sentence-transformers folder (loads with ``SentenceTransformer``)."""
         from corpusfit.retrieve.st_export import save_sentence_transformer
 
-        save_sentence_transformer(self, Path(folder))
+        passage = None
+        if self.passage_model:  # query-only: the base model becomes the document route
+            passage = DenseEncoder.load(self.passage_model, device="cpu",
+                                        **asdict(self.settings))
+        save_sentence_transformer(self, Path(folder), passage)
