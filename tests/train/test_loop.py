@@ -77,7 +77,8 @@ def test_resume_after_crash_continues(tiny_bert, tiny_lists, tmp_path):
     out = tmp_path / "crashed"
     with pytest.raises(Crash):
         run_train(cfg, *tiny_lists, out, on_step=crash_at_5, show_progress=False)
-    assert (out / STATE_DIR / "checkpoint.pt").exists() and not (out / "manifest.json").exists()
+    assert (out / STATE_DIR / "checkpoint.safetensors").exists()
+    assert not (out / "manifest.json").exists()
     assert len(_steps(out)) == 5
     seen: list[int] = []
     result = run_train(cfg, *tiny_lists, out, on_step=seen.append, show_progress=False)
