@@ -14,6 +14,7 @@ import sys
 
 from corpusfit import __version__
 from corpusfit.errors import CorpusfitError
+from corpusfit.masking import mask_log_handlers
 
 # Subcommand -> module. Order is the order shown in --help.
 COMMANDS = {
@@ -47,6 +48,7 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
+    mask_log_handlers()  # no credential (URL password, bearer token) in a log line
     for noisy in ("httpx", "urllib3", "filelock", "bm25s", "faiss", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

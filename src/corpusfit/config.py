@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from corpusfit.errors import ConfigError, describe_validation
+from corpusfit.masking import mask_secrets
 
 # Section name -> (module, class) of the stage config it holds, in pipeline order.
 STAGE_SECTIONS: dict[str, tuple[str, str]] = {
@@ -216,20 +217,9 @@ def _merge_model(model: type[BaseModel], base: dict, update: dict) -> dict:
     return out
 
 
-SECRET_KEYS = {"api_key"}
-
-
-def _mask_secrets(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: "***" if k in SECRET_KEYS and v else _mask_secrets(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_mask_secrets(x) for x in obj]
-    return obj
-
-
 def dump_config(config: RootSettings) -> str:
     """The resolved config as YAML (what the run directory keeps); secrets masked."""
-    return yaml.safe_dump(_mask_secrets(config.model_dump(mode="json")), sort_keys=False,
+    return yaml.safe_dump(mask_secrets(config.model_dump(mode="json")), sort_keys=False,
                           allow_unicode=True)
 
 

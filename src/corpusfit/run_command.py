@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from corpusfit.masking import MaskingFilter
+
 HELP = "run ingest → generate → mine → label → train → evaluate → report from one config"
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ def _log_to_file(run_dir: Path) -> None:
     handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
+    handler.addFilter(MaskingFilter())
     logging.getLogger().addHandler(handler)
 
 

@@ -190,6 +190,8 @@ def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict) -> bool:
 
 def write_manifest(stage_dir: str | os.PathLike, fingerprint: dict, config: Any,
                    counts: dict | None = None, timings: dict | None = None) -> None:
-    """Write the manifest as a stage's last act (atomic)."""
-    write_json(Path(stage_dir) / MANIFEST, {**fingerprint, "config": config,
+    """Write the manifest as a stage's last act (atomic); credentials in ``config`` masked."""
+    from corpusfit.masking import mask_secrets
+
+    write_json(Path(stage_dir) / MANIFEST, {**fingerprint, "config": mask_secrets(config),
                                             "counts": counts or {}, "timings": timings or {}})
