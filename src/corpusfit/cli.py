@@ -53,6 +53,17 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def _write_lock(args: argparse.Namespace):
+    """One writer per run directory (corpusfit/lock.py): ``run`` locks its run directory
+    (the module's ``lock_dir``), a stage command its output folder."""
+    from corpusfit.lock import output_locks
+
+    lock_dir = getattr(args._module, "lock_dir", None)
+    out = lock_dir(args) if lock_dir else getattr(args, "out", None) or getattr(
+        args, "output", None)
+    return output_locks(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # OMP_WAIT_POLICY is left to the user: PASSIVE made llama.cpp generation 1.20x slower on
@@ -62,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args.debug, args.quiet)
     try:
-        return int(args._module.main(args) or 0)
+        with _write_lock(args):
+            return int(args._module.main(args) or 0)
     except CorpusfitError as e:
         if args.debug:
             raise

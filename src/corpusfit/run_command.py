@@ -33,6 +33,13 @@ def resolve_run_dir(args: argparse.Namespace, config) -> Path:
     return Path("runs") / Path(args.config).stem
 
 
+def lock_dir(args: argparse.Namespace) -> Path:
+    """The folder the CLI locks for this command (one writer per run directory)."""
+    from corpusfit.config import load_config
+
+    return resolve_run_dir(args, load_config(args.config, args.set))
+
+
 def _log_to_file(run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")

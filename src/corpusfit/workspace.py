@@ -170,7 +170,8 @@ def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict
         p = Path(p)
         if p.is_dir():
             hashed[name] = config_hash(sorted(
-                (str(f.relative_to(p)), file_sha256(f)) for f in p.rglob("*") if f.is_file()))
+                (str(f.relative_to(p)), file_sha256(f)) for f in p.rglob("*")
+                if f.is_file() and f.name != ".lock"))  # the lock holds a pid, not data
         else:
             hashed[name] = file_sha256(p) if p.exists() else "missing"
     return {"config_hash": config_hash(config), "inputs": hashed, "version": __version__}
