@@ -52,13 +52,14 @@ def _log_to_file(run_dir: Path) -> None:
 def main(args: argparse.Namespace) -> int:
     from corpusfit.config import load_config
     from corpusfit.evaluate.tables import text_table
-    from corpusfit.pipeline import final_rows, run_pipeline
+    from corpusfit.pipeline import run_pipeline
+    from corpusfit.stages.report import final_rows
 
     config = load_config(args.config, args.set)
     run_dir = resolve_run_dir(args, config)
     _log_to_file(run_dir)
     results = run_pipeline(config, run_dir, force=set(args.force), until=args.until)
-    rows = [{"stage": r.folder, "status": r.status,
+    rows = [{"stage": r.out.name, "status": r.status,
              "seconds": f"{r.seconds:.1f}" if r.status == "ran" else
              f"(last run {r.last_run_seconds or 0:.1f})"} for r in results]
     print(text_table(rows, ["stage", "status", "seconds"]))

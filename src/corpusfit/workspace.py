@@ -159,6 +159,7 @@ def config_hash(obj: Any) -> str:
 
 
 MANIFEST = "manifest.json"
+STATE_FILE = ".pipeline.json"  # a stage folder's state; see corpusfit.stages.base
 
 
 def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict:

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from corpusfit.cli import main as cli_main
-from corpusfit.data.ingest import IngestConfig, find_near_duplicates, read_ids, run_ingest
+from corpusfit.data.ingest import IngestConfig, find_near_duplicates, read_ids
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
+from corpusfit.stages.ingest import run_ingest
 
 
 def _corpus(tmp_path, docs):

@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, load_artifact
-from corpusfit.data.ingest import IngestConfig, run_ingest
-from corpusfit.generate import BackendConfig, GenerateConfig, run_generate
+from corpusfit.data.ingest import IngestConfig
+from corpusfit.generate import BackendConfig, GenerateConfig
+from corpusfit.stages.generate import run_generate
+from corpusfit.stages.ingest import run_ingest
 
 
 class FlakyServer(ThreadingHTTPServer):

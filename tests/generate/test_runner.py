@@ -15,9 +15,11 @@ import pytest
 
 from corpusfit.cli import main as cli_main
 from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, load_artifact
-from corpusfit.data.ingest import IngestConfig, run_ingest
+from corpusfit.data.ingest import IngestConfig
 from corpusfit.errors import ConfigError
-from corpusfit.generate import BackendConfig, GenerateConfig, run_generate
+from corpusfit.generate import BackendConfig, GenerateConfig
+from corpusfit.stages.generate import run_generate
+from corpusfit.stages.ingest import run_ingest
 
 HERE = Path(__file__).resolve().parent
 FAKE = "fake_backend:TemplatedBackend"

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from corpusfit.evaluate.stage import EvaluateConfig, list_agreement, run_evaluate
+from corpusfit.evaluate.stage import EvaluateConfig, list_agreement
+from corpusfit.stages.evaluate import run_evaluate
 
 
 def test_list_agreement_exact_values():

@@ -1,20 +1,59 @@
-"""The runner: manifest skip, config-change rerun of a stage and everything after,
---force, --until, and resume after an interruption. Fast fake stages."""
+"""The pipeline order over the stage wrapper: manifest skip, config-change rerun of a
+stage and everything after, --force, --until, and resume after an interruption.
+Fast fake stages."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from corpusfit.errors import CorpusfitError
-from corpusfit.pipeline import Runner, Unit, done_marker
-from corpusfit.workspace import MANIFEST, stage_fingerprint, write_json, write_manifest
+from corpusfit.pipeline import run_steps
+from corpusfit.stages.base import StageContext, StageResult
+from corpusfit.stages.layout import Step
+from corpusfit.workspace import MANIFEST, write_json
+
+
+@dataclass
+class FakeStage:
+    """Copies its input (the source or the upstream output) and appends its config."""
+
+    name: str
+    key: str
+    cfg: int
+    source: Path
+    upstream: Path | None
+    owner: FakeStages = field(repr=False)
+    outputs: tuple[str, ...] = ("out.txt",)
+
+    @property
+    def section(self) -> str:
+        return self.name
+
+    def fingerprint_config(self) -> int:
+        return self.cfg
+
+    def recorded_config(self) -> int:
+        return self.cfg
+
+    def inputs(self) -> dict[str, Path]:
+        return {"upstream": self.upstream / "out.txt"} if self.upstream else {"src": self.source}
+
+    def run(self, ctx: StageContext) -> StageResult:
+        self.owner.calls.append(self.key)
+        if self.owner.fail_in == self.key:
+            (ctx.out / "partial.txt").write_text("half")
+            raise KeyboardInterrupt
+        prev = (self.upstream / "out.txt").read_text() if self.upstream else self.source.read_text()
+        (ctx.out / "out.txt").write_text(prev + f"|{self.key}:{self.cfg}")
+        return StageResult({"written": 1})
 
 
 class FakeStages:
-    """Three chained stages a -> b -> c; each copies its input and appends its config."""
+    """Three chained stages a -> b -> c (c in two variants)."""
 
     def __init__(self, tmp: Path):
         self.source = tmp / "source.txt"
@@ -22,20 +61,10 @@ class FakeStages:
         self.calls: list[str] = []
         self.fail_in: str | None = None
 
-    def units(self, run_dir: Path, cfg: dict) -> list[Unit]:
-        def make(stage: str, key: str, folder: str, upstream: Path | None) -> Unit:
-            def inputs() -> dict[str, Path]:
-                return {"upstream": done_marker(upstream)} if upstream else {"src": self.source}
-
-            def run(out: Path) -> None:
-                self.calls.append(key)
-                if self.fail_in == key:
-                    (out / "partial.txt").write_text("half")
-                    raise KeyboardInterrupt
-                prev = (upstream / "out.txt").read_text() if upstream else self.source.read_text()
-                (out / "out.txt").write_text(prev + f"|{key}:{cfg[key]}")
-                write_manifest(out, stage_fingerprint(cfg[key], {}), cfg[key])
-            return Unit(stage, key, folder, cfg[key], inputs, run)
+    def units(self, run_dir: Path, cfg: dict) -> list[Step]:
+        def make(stage: str, key: str, folder: str, upstream: Path | None) -> Step:
+            fake = FakeStage(stage, key, cfg[key], self.source, upstream, self)
+            return Step(fake, run_dir / folder, [upstream] if upstream else [])
 
         a, b = run_dir / "01-ingest", run_dir / "02-generate"
         return [make("ingest", "ingest", "01-ingest", None),
@@ -58,9 +87,9 @@ def statuses(results) -> dict[str, str]:
 
 def test_second_run_skips_everything(tmp_path, fake):
     run = tmp_path / "run"
-    first = Runner(run).run(fake.units(run, CFG))
+    first = run_steps(fake.units(run, CFG))
     assert statuses(first) == dict.fromkeys(CFG, "ran")
-    second = Runner(run).run(fake.units(run, CFG))
+    second = run_steps(fake.units(run, CFG))
     assert statuses(second) == dict.fromkeys(CFG, "skipped")
     assert fake.calls == list(CFG)
     assert (run / "05-train" / "out.txt").read_text() == "hello|ingest:1|generate:2|train:3"
@@ -68,9 +97,9 @@ def test_second_run_skips_everything(tmp_path, fake):
 
 def test_changed_config_reruns_that_stage_and_everything_after(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
+    run_steps(fake.units(run, CFG))
     fake.calls.clear()
-    results = Runner(run).run(fake.units(run, {**CFG, "generate": 20}))
+    results = run_steps(fake.units(run, {**CFG, "generate": 20}))
     assert statuses(results) == {"ingest": "skipped", "generate": "ran", "train": "ran",
                                  "train-infonce": "ran"}
     assert (run / "05-train" / "out.txt").read_text() == "hello|ingest:1|generate:20|train:3"
@@ -78,25 +107,25 @@ def test_changed_config_reruns_that_stage_and_everything_after(tmp_path, fake):
 
 def test_changed_variant_config_reruns_only_that_variant(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
-    results = Runner(run).run(fake.units(run, {**CFG, "train-infonce": 5}))
+    run_steps(fake.units(run, CFG))
+    results = run_steps(fake.units(run, {**CFG, "train-infonce": 5}))
     assert statuses(results)["train"] == "skipped"
     assert statuses(results)["train-infonce"] == "ran"
 
 
 def test_changed_input_file_reruns_from_the_start(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
+    run_steps(fake.units(run, CFG))
     fake.source.write_text("changed")
-    results = Runner(run).run(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG))
     assert set(statuses(results).values()) == {"ran"}
 
 
 def test_force_reruns_stage_and_downstream_and_clears_folder(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
+    run_steps(fake.units(run, CFG))
     (run / "02-generate" / "stale.txt").write_text("x")
-    results = Runner(run, force={"generate"}).run(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG), force={"generate"})
     assert statuses(results) == {"ingest": "skipped", "generate": "ran", "train": "ran",
                                  "train-infonce": "ran"}
     assert not (run / "02-generate" / "stale.txt").exists()
@@ -104,33 +133,33 @@ def test_force_reruns_stage_and_downstream_and_clears_folder(tmp_path, fake):
 
 def test_force_one_variant_by_key(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
-    results = Runner(run, force={"train-infonce"}).run(fake.units(run, CFG))
+    run_steps(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG), force={"train-infonce"})
     assert statuses(results) == {"ingest": "skipped", "generate": "skipped",
                                  "train": "skipped", "train-infonce": "ran"}
 
 
 def test_until_stops_after_the_named_stage(tmp_path, fake):
     run = tmp_path / "run"
-    results = Runner(run, until="generate").run(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG), until="generate")
     assert [r.key for r in results] == ["ingest", "generate"]
     assert not (run / "05-train").exists()
 
 
 def test_unknown_stage_name_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusfitError, match="unknown stage 'trian'"):
-        Runner(tmp_path, force={"trian"})
+        run_steps([], force={"trian"})
 
 
 def test_interrupted_stage_resumes_without_clearing(tmp_path, fake):
     run = tmp_path / "run"
     fake.fail_in = "generate"
     with pytest.raises(KeyboardInterrupt):
-        Runner(run).run(fake.units(run, CFG))
+        run_steps(fake.units(run, CFG))
     state = json.loads((run / "02-generate" / ".pipeline.json").read_text())
     assert state["status"] == "running"
     fake.fail_in = None
-    results = Runner(run).run(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG))
     assert statuses(results)["ingest"] == "skipped"
     assert statuses(results)["generate"] == "ran"
     # same fingerprint: partial work is left for the stage to resume from
@@ -142,9 +171,9 @@ def test_changed_config_after_interruption_reruns_and_leaves_partial_work_to_sta
     run = tmp_path / "run"
     fake.fail_in = "generate"
     with pytest.raises(KeyboardInterrupt):
-        Runner(run).run(fake.units(run, CFG))
+        run_steps(fake.units(run, CFG))
     fake.fail_in = None
-    results = Runner(run).run(fake.units(run, {**CFG, "generate": 7}))
+    results = run_steps(fake.units(run, {**CFG, "generate": 7}))
     assert statuses(results)["generate"] == "ran"
     # the stage, not the runner, decides what partial work still holds
     assert (run / "02-generate" / "partial.txt").exists()
@@ -153,21 +182,23 @@ def test_changed_config_after_interruption_reruns_and_leaves_partial_work_to_sta
 
 def test_manifest_deleted_means_not_done(tmp_path, fake):
     run = tmp_path / "run"
-    Runner(run).run(fake.units(run, CFG))
+    run_steps(fake.units(run, CFG))
     (run / "05-train" / MANIFEST).unlink()
-    results = Runner(run).run(fake.units(run, CFG))
+    results = run_steps(fake.units(run, CFG))
     assert statuses(results)["train"] == "ran"
     assert statuses(results)["train-infonce"] == "skipped"
 
 
-def test_stage_without_manifest_is_an_error(tmp_path):
-    unit = Unit("ingest", "ingest", "01-ingest", {}, dict, lambda out: None)
+def test_stage_without_its_outputs_is_an_error(tmp_path, fake):
+    step = fake.units(tmp_path, CFG)[0]
+    step.stage.outputs = ("never-written.txt",)
     with pytest.raises(CorpusfitError, match="without writing"):
-        Runner(tmp_path).run([unit])
+        run_steps([step])
+    assert not (tmp_path / "01-ingest" / MANIFEST).exists()
     write_json(tmp_path / "unused.json", {})
 
 
 def test_force_of_a_unit_not_in_the_run_is_an_error(tmp_path, fake):
     run = tmp_path / "run"
     with pytest.raises(CorpusfitError, match="--force train-typo: no such stage"):
-        Runner(run, force={"train-typo"}).run(fake.units(run, CFG))
+        run_steps(fake.units(run, CFG), force={"train-typo"})

@@ -9,7 +9,8 @@ import pytest
 from corpusfit.cli import main as cli
 from corpusfit.data.artifacts import Candidates, load_artifact
 from corpusfit.errors import ConfigError, DataError
-from corpusfit.retrieve.mine import MineConfig, merge_mine, run_mine
+from corpusfit.retrieve.mine import MineConfig
+from corpusfit.stages.mine import merge_mine, run_mine
 
 QUERIES = [("s1", "lift of a wing supersonic", "d1"), ("s2", "drag airfoil subsonic", "d2"),
            ("s3", "heat transfer turbulent", "d3"), ("s4", "library books index", "d5"),

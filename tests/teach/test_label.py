@@ -9,9 +9,9 @@ import pytest
 from corpusfit.cli import main as cli
 from corpusfit.data.artifacts import TrainingList, load_artifact
 from corpusfit.errors import CorpusfitError
+from corpusfit.stages.label import run_label
 from corpusfit.teach.cache import merge_cache
 from corpusfit.teach.config import LabelConfig, TeacherConfig
-from corpusfit.teach.label import run_label
 
 DOCS = ["d1", "d2", "d3", "d4", "d5", "d6"]
 QUERIES = [("s1", "lift of a wing supersonic", "d1"), ("s2", "drag airfoil subsonic", "d2"),

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from corpusfit.retrieve.encoder import DenseEncoder
+from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import LOG, STATE_DIR, run_train
+from corpusfit.train.loop import LOG, STATE_DIR
 from corpusfit.train.trainer import lr_factor
 from corpusfit.workspace import file_sha256, iter_jsonl_tolerant
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from corpusfit.retrieve.encoder import DenseEncoder
+from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import load_training_data
 from corpusfit.train.distributed import DistContext
-from corpusfit.train.loop import run_train
 from corpusfit.train.trainer import Trainer, lr_factor, set_dropout
 
 

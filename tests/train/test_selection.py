@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from corpusfit.retrieve.encoder import DenseEncoder
+from corpusfit.stages.train import run_train
 from corpusfit.train import trainer as trainer_mod
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import LOG, run_train
+from corpusfit.train.loop import LOG
 from corpusfit.train.selection import kept_base_sentence, selection_result
 from corpusfit.workspace import iter_jsonl_tolerant
 

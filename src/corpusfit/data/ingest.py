@@ -2,8 +2,7 @@
 
 Outputs (in ``out_dir``): ``corpus.jsonl`` (BEIR records with normalized whitespace),
 ``duplicates.jsonl`` (``{"_id", "duplicate_of"}``), ``heldout.txt`` and ``sampled.txt``
-(one id per line; the passages the generate stage writes queries for) and, last,
-``manifest.json``.
+(one id per line; the passages the generate stage writes queries for).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import time
 import unicodedata
 from pathlib import Path
 
@@ -21,14 +19,7 @@ from corpusfit.data.readers import load_corpus
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
 from corpusfit.numbers import FiniteFloat
-from corpusfit.workspace import (
-    manifest_matches,
-    read_json,
-    stage_fingerprint,
-    write_jsonl,
-    write_manifest,
-    write_text,
-)
+from corpusfit.workspace import write_jsonl, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -132,17 +123,13 @@ def _summary(docs, duplicates, empty, heldout, sampled) -> dict:
             "heldout": len(heldout), "sampled": len(sampled)}
 
 
-def run_ingest(config: IngestConfig, corpus_path: str | Path, out_dir: str | Path) -> dict:
-    """Run the ingest stage (skipped when its manifest matches); returns the counts."""
+def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | Path) -> dict:
+    """Write the ingest outputs into ``out_dir``; returns the counts.
+
+    The ingest stage (:mod:`corpusfit.stages.ingest`) calls this when its folder is
+    not up to date.
+    """
     out = Path(out_dir)
-    inputs = {"corpus": corpus_path}
-    if config.heldout_file:
-        inputs["heldout"] = config.heldout_file
-    fingerprint = stage_fingerprint(config.model_dump(), inputs)
-    if manifest_matches(out, fingerprint):
-        logger.info("ingest: %s is up to date", out)
-        return read_json(out / "manifest.json")["counts"]
-    start = time.perf_counter()
     raw = load_corpus(corpus_path)
     docs = {i: Document(i, normalize_text(d.text), normalize_text(d.title)) for i, d in raw.items()}
     empty = sorted(i for i, d in docs.items() if not d.full_text())
@@ -157,8 +144,6 @@ def run_ingest(config: IngestConfig, corpus_path: str | Path, out_dir: str | Pat
     write_text(out / "heldout.txt", "".join(f"{i}\n" for i in heldout))
     write_text(out / "sampled.txt", "".join(f"{i}\n" for i in sampled))
     counts = _summary(docs, duplicates, empty, heldout, sampled)
-    write_manifest(out, fingerprint, config.model_dump(), counts,
-                   {"seconds": round(time.perf_counter() - start, 3)})
     logger.info("ingest: %(documents)d documents, %(duplicates)d near-duplicates, "
                 "%(heldout)d held out, %(sampled)d sampled", counts)
     return counts

@@ -38,7 +38,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.data.ingest import run_ingest
+    from corpusfit.stages.ingest import run_ingest
 
     counts = run_ingest(config_from_args(args), args.data, args.out)
     print(f"documents {counts['documents']}  near-duplicates {counts['duplicates']}  "

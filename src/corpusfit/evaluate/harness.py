@@ -10,7 +10,6 @@ A retriever spec is one of:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,16 +29,6 @@ class HarnessOptions:
     title_sep: str = " "
     batch_tokens: int = 16384
     show_progress: bool = True
-
-
-def spec_name(spec: str) -> str:
-    """A short file-safe name for a spec (a folder's basename for model paths)."""
-    if spec.startswith("rrf:"):
-        return "rrf-" + "+".join(spec_name(p) for p in spec[4:].split("+"))
-    path = Path(spec)
-    if path.exists():
-        return re.sub(r"[^A-Za-z0-9_.+-]", "_", path.stem if path.is_file() else path.name)
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", spec)
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpusfit.data.schema import Qrels
-from corpusfit.evaluate.harness import spec_name
 from corpusfit.evaluate.metrics import MEASURES, per_query
 from corpusfit.evaluate.significance import paired_test
 from corpusfit.evaluate.tables import text_table
 from corpusfit.retrieve.runs import Run, write_trec_run
+from corpusfit.retrieve.specs import spec_name
 from corpusfit.workspace import write_json
 
 PRIMARY = "nDCG@10"

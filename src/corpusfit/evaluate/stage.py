@@ -2,7 +2,7 @@
 plus teacher–student agreement on the dev lists.
 
 Writes ``metrics.json`` (via :func:`corpusfit.evaluate.results.save_results`), one
-TREC run file per retriever, ``agreement.json`` and ``manifest.json`` last.
+TREC run file per retriever and ``agreement.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpusfit.workspace import read_json, stage_fingerprint, write_json, write_manifest
+from corpusfit.workspace import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -157,25 +157,16 @@ def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path
     return out
 
 
-def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
-                 test_data: Path | None = None, lists_path: Path | None = None,
-                 corpus_path: Path | None = None, cache_dir: Path | None = None) -> dict:
+def evaluate_models(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
+                    test_data: Path | None = None, lists_path: Path | None = None,
+                    corpus_path: Path | None = None, cache_dir: Path | None = None
+                    ) -> tuple[dict, dict, dict]:
     """Evaluate ``models`` (name -> model folder or short name; the base model first).
 
-    Skips when ``out_dir``'s manifest matches; returns the metrics (or {} without test data).
+    Writes ``metrics.json`` (empty without test data), the run files and
+    ``agreement.json``; returns (metrics, counts, timings).
     """
-    from corpusfit.workspace import manifest_matches
-
     out_dir = Path(out_dir)
-    inputs = {f"model:{n}": Path(m) for n, m in models.items() if Path(m).exists()}
-    for key, p in (("test_data", test_data), ("lists", lists_path)):
-        if p is not None:
-            inputs[key] = Path(p)
-    cfg = {**config.model_dump(mode="json"), "models": models}
-    fingerprint = stage_fingerprint(cfg, inputs)
-    if manifest_matches(out_dir, fingerprint) and (out_dir / "metrics.json").exists():
-        logger.info("evaluate: up to date in %s", out_dir)
-        return read_json(out_dir / "metrics.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     timings, counts, results = {}, {}, {}
     if test_data is not None:
@@ -193,5 +184,4 @@ def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, 
         write_json(out_dir / "agreement.json", agreement)
         timings["agreement_s"] = round(time.perf_counter() - t0, 2)
         counts["dev_lists"] = next(iter(agreement.values()), {}).get("all", {}).get("n", 0)
-    write_manifest(out_dir, fingerprint, cfg, counts=counts, timings=timings)
-    return results
+    return results, counts, timings

@@ -1,6 +1,5 @@
-"""Synthetic query generation: query types, prompts, LLM backends, cleaning, the stage."""
+"""Synthetic query generation: query types, prompts, LLM backends, cleaning."""
 
 from corpusfit.generate.config import BackendConfig, GenerateConfig, SamplingConfig
-from corpusfit.generate.runner import run_generate
 
-__all__ = ["BackendConfig", "GenerateConfig", "SamplingConfig", "run_generate"]
+__all__ = ["BackendConfig", "GenerateConfig", "SamplingConfig"]

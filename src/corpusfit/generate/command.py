@@ -77,11 +77,12 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.data.ingest import IngestConfig, run_ingest
+    from corpusfit.data.ingest import IngestConfig
     from corpusfit.evaluate.tables import text_table
-    from corpusfit.generate.runner import run_generate
     from corpusfit.generate.stats import COLUMNS
     from corpusfit.generate.types import resolve_types
+    from corpusfit.stages.generate import run_generate
+    from corpusfit.stages.ingest import run_ingest
 
     config = config_from_args(args)
     resolve_types(config.types, config.type_file)  # fail on a bad type before any work

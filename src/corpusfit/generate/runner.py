@@ -2,7 +2,7 @@
 
 Results are appended in flushed batches to ``queries.jsonl`` and ``rejected.jsonl``;
 a rerun (also after ``kill -9``) reads both files, skips every (passage, type)
-already recorded and continues. ``manifest.json`` is written last.
+already recorded and continues.
 """
 
 from __future__ import annotations
@@ -33,12 +33,9 @@ from corpusfit.generate.types import QueryType, resolve_types
 from corpusfit.workspace import (
     JsonlAppender,
     iter_jsonl_tolerant,
-    manifest_matches,
     read_json,
-    stage_fingerprint,
     write_json,
     write_jsonl,
-    write_manifest,
 )
 
 logger = logging.getLogger(__name__)
@@ -203,18 +200,17 @@ def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool
     bar.close()
 
 
-def run_generate(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
-                 force: bool = False, progress: bool = True) -> GenerateSummary:
-    """Generate queries for the passages sampled by ingest; resumes unless ``force``."""
+def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
+                     fingerprint: dict, force: bool = False,
+                     progress: bool = True) -> GenerateSummary:
+    """Generate queries for the passages sampled by ingest, continuing earlier records.
+
+    Records made under another ``fingerprint`` (settings or corpus changed), or any
+    records when ``force``, are discarded first. The generate stage
+    (:mod:`corpusfit.stages.generate`) calls this when its folder is not up to date.
+    """
     ingest_dir, out = Path(ingest_dir), Path(out_dir)
     types = {t.name: t for t in resolve_types(config.types, config.type_file)}
-    inputs = {"corpus": ingest_dir / "corpus.jsonl", "sampled": ingest_dir / "sampled.txt"}
-    if config.type_file:
-        inputs["type_file"] = config.type_file
-    fingerprint = stage_fingerprint(config.fingerprint(), inputs)
-    if not force and manifest_matches(out, fingerprint):
-        logger.info("generate: %s is up to date", out)
-        return summarize(out / QUERIES, out / REJECTED, list(types))
     passages, sampled = _load_passages(ingest_dir)
     state_fp = {k: v for k, v in fingerprint.items() if k != "inputs"}
     state_fp["corpus"] = fingerprint["inputs"]["corpus"]
@@ -239,6 +235,4 @@ def run_generate(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | 
                         new_records=len(pending),
                         generations=session.generations if session else 0,
                         retried=dict(session.retried) if session else {})
-    write_manifest(out, fingerprint, config.model_dump(exclude={"backend": {"api_key"}}),
-                   summary.counts(), {"seconds": round(seconds, 2)})
     return summary

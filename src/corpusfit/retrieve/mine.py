@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,15 +21,8 @@ from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.runs import Run, ranked
-from corpusfit.workspace import (
-    MANIFEST,
-    manifest_matches,
-    read_json,
-    stage_fingerprint,
-    write_json,
-    write_jsonl,
-    write_manifest,
-)
+from corpusfit.retrieve.specs import spec_name
+from corpusfit.workspace import iter_jsonl_tolerant, read_json, write_json, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +44,6 @@ class MineConfig(BaseModel):
     round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
 
 
-@dataclass
-class MineResult:
-    out_dir: Path
-    counts: dict[str, int] = field(default_factory=dict)
-    skipped: bool = False
-
-    @property
-    def candidates_path(self) -> Path:
-        return self.out_dir / CANDIDATES
-
-
 def read_id_list(path: str | os.PathLike | None) -> set[str]:
     """Ids from a file with one id per line (blank lines ignored); empty set for None."""
     if path is None:
@@ -77,8 +58,6 @@ def read_id_list(path: str | os.PathLike | None) -> set[str]:
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
                    depth: int, cache_dir: str | None) -> dict[str, Run]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
-    from corpusfit.evaluate.harness import spec_name
-
     ids = list(docs)
     texts = [docs[d].full_text(" ") for d in ids]
     qids, qtexts = [q.qid for q in queries], [q.text for q in queries]
@@ -146,40 +125,40 @@ def _shard_paths(out_dir: Path, shard: tuple[int, int]) -> tuple[Path, Path]:
     return out_dir / "shards" / f"candidates.{tag}.jsonl", out_dir / "shards" / f"{tag}.json"
 
 
-def _fingerprint(config: MineConfig, queries, corpus, heldout, duplicates) -> dict:
-    inputs = {"queries": queries, "corpus": corpus}
-    inputs.update({k: v for k, v in (("heldout", heldout), ("duplicates", duplicates)) if v})
-    return stage_fingerprint(config.model_dump(mode="json"), inputs)
+def excluded_ids(heldout: str | Path | None, duplicates: str | Path | None) -> set[str]:
+    """Passages never to retrieve: held-out ids and duplicates (an id list, or the ingest
+    stage's ``duplicates.jsonl`` of ``{"_id", "duplicate_of"}`` records)."""
+    ids = read_id_list(heldout)
+    if duplicates is not None and Path(duplicates).suffix == ".jsonl":
+        return ids | {r["_id"] for r in iter_jsonl_tolerant(duplicates)}
+    return ids | read_id_list(duplicates)
 
 
-def run_mine(config: MineConfig, queries: str | Path, corpus: str | Path, out_dir: str | Path,
-             heldout: str | Path | None = None, duplicates: str | Path | None = None,
-             cache_dir: str | Path | None = None, shard: tuple[int, int] | None = None,
-             force: bool = False) -> MineResult:
-    """Mine candidates for ``queries.jsonl``; writes ``candidates.jsonl`` + manifest.
+def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
+                    out_dir: str | Path, *, fingerprint: dict,
+                    heldout: str | Path | None = None, duplicates: str | Path | None = None,
+                    cache_dir: str | Path | None = None,
+                    shard: tuple[int, int] | None = None) -> dict[str, int]:
+    """Mine candidates for ``queries.jsonl`` into ``candidates.jsonl``; returns the counts.
 
     Args:
         config: the mine config.
         queries: ``queries.jsonl`` of the generate stage.
         corpus: corpus path (any format :func:`load_corpus` reads).
         out_dir: output folder.
-        heldout, duplicates: files of passage ids (one per line) never to retrieve.
+        fingerprint: the mine stage's fingerprint, recorded with each shard.
+        heldout, duplicates: passage ids never to retrieve (see :func:`excluded_ids`).
         cache_dir: embedding cache (default ``out_dir/emb-cache``).
         shard: ``(i, n)``: mine only every n-th query from the i-th into
-            ``shards/``; :func:`merge_mine` joins the n slices.
-        force: redo even when the manifest matches.
+            ``shards/``; :func:`merge_shards` joins the n slices.
     """
     from corpusfit.data.readers import load_corpus
 
     out_dir = Path(out_dir)
-    fp = _fingerprint(config, queries, corpus, heldout, duplicates)
-    if shard is None and not force and manifest_matches(out_dir, fp):
-        logger.info("mine: %s is up to date, skipping", out_dir)
-        return MineResult(out_dir, read_json(out_dir / MANIFEST).get("counts", {}), True)
     qs = load_artifact(queries, SyntheticQuery)
     if shard is not None:
         qs = [q for k, q in enumerate(qs) if k % shard[1] == shard[0]]
-    excluded = read_id_list(heldout) | read_id_list(duplicates)
+    excluded = excluded_ids(heldout, duplicates)
     all_docs = load_corpus(corpus)
     docs = {d: doc for d, doc in all_docs.items() if d not in excluded}
     logger.info("mine: %d queries, %d passages (%d held out or duplicate)", len(qs), len(docs),
@@ -191,24 +170,21 @@ def run_mine(config: MineConfig, queries: str | Path, corpus: str | Path, out_di
     if shard is not None:
         data_path, info_path = _shard_paths(out_dir, shard)
         write_jsonl(data_path, records)
-        write_json(info_path, {**fp, "counts": counts})  # written last: the slice is done
-        return MineResult(out_dir, counts)
+        write_json(info_path, {**fingerprint, "counts": counts})  # last: the slice is done
+        return counts
     write_jsonl(out_dir / CANDIDATES, records)
-    write_manifest(out_dir, fp, config.model_dump(mode="json"), counts)
-    return MineResult(out_dir, counts)
+    return counts
 
 
-def merge_mine(config: MineConfig, queries: str | Path, corpus: str | Path,
-               out_dir: str | Path, n_shards: int, heldout: str | Path | None = None,
-               duplicates: str | Path | None = None) -> MineResult:
-    """Join the ``n_shards`` slices of :func:`run_mine` into ``candidates.jsonl`` + manifest."""
+def merge_shards(queries: str | Path, out_dir: str | Path, n_shards: int,
+                 fingerprint: dict) -> dict[str, int]:
+    """Join the ``n_shards`` slices of :func:`mine_candidates` into ``candidates.jsonl``."""
     out_dir = Path(out_dir)
-    fp = _fingerprint(config, queries, corpus, heldout, duplicates)
     parts, counts = [], {}
     for i in range(n_shards):
         data_path, info_path = _shard_paths(out_dir, (i, n_shards))
         info = read_json(info_path) if info_path.exists() else None
-        if info is None or any(info.get(k) != v for k, v in fp.items()):
+        if info is None or any(info.get(k) != v for k, v in fingerprint.items()):
             raise ConfigError(f"mine shard {i}/{n_shards} is missing or was made with another "
                               f"config or inputs ({info_path})")
         parts.append(load_artifact(data_path, Candidates))
@@ -217,5 +193,4 @@ def merge_mine(config: MineConfig, queries: str | Path, corpus: str | Path,
     order = {q.qid: k for k, q in enumerate(load_artifact(queries, SyntheticQuery))}
     merged = sorted((c for part in parts for c in part), key=lambda c: order.get(c.qid, 0))
     write_jsonl(out_dir / CANDIDATES, (c.model_dump() for c in merged))
-    write_manifest(out_dir, fp, config.model_dump(mode="json"), counts)
-    return MineResult(out_dir, counts)
+    return counts

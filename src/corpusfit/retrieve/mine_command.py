@@ -25,8 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.retrieve.mine import MineConfig, merge_mine, run_mine
-    from corpusfit.teach.label import parse_shard
+    from corpusfit.retrieve.mine import MineConfig
+    from corpusfit.stages.base import parse_shard
+    from corpusfit.stages.mine import merge_mine, run_mine
 
     updates = {"retrievers": args.retriever, "depth": args.depth, "rrf_k": args.rrf_k}
     config = MineConfig.model_validate({k: v for k, v in updates.items() if v is not None})

@@ -82,8 +82,9 @@ def label_config_from_args(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from corpusfit.stages.base import parse_shard
+    from corpusfit.stages.label import run_label
     from corpusfit.teach.cache import merge_cache
-    from corpusfit.teach.label import parse_shard, run_label
 
     config = label_config_from_args(args)
     shard = parse_shard(args.shard) if args.shard else None

@@ -10,54 +10,21 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from corpusfit.data.artifacts import Candidates, TrainingList, load_artifact
-from corpusfit.errors import ConfigError, CorpusfitError
+from corpusfit.errors import CorpusfitError
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import LabelConfig, TeacherConfig
 from corpusfit.teach.lists import ScoredList, build_training_lists
 from corpusfit.teach.scoring import CachedScorer
-from corpusfit.workspace import (
-    MANIFEST,
-    manifest_matches,
-    read_json,
-    stage_fingerprint,
-    write_jsonl,
-    write_manifest,
-)
+from corpusfit.workspace import write_jsonl
 
 logger = logging.getLogger(__name__)
 
 LISTS = "lists.jsonl"
-
-
-@dataclass
-class LabelResult:
-    """What a label run did (``skipped``: the manifest matched, nothing ran)."""
-
-    out_dir: Path
-    counts: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    skipped: bool = False
-
-    @property
-    def lists_path(self) -> Path:
-        return self.out_dir / LISTS
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/n"`` -> (i, n) with 0 <= i < n."""
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
-    if not 0 <= i < n:
-        raise ConfigError(f"--shard {text!r}: need 0 <= I < N")
-    return i, n
 
 
 def _corpus_texts(corpus: str | Path) -> dict[str, str]:
@@ -107,11 +74,13 @@ def score_candidates(cands: list[Candidates], scorer: CachedScorer, config: Labe
     return out
 
 
-def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
-              out_dir: str | Path, cache_dir: str | Path | None = None,
-              shard: tuple[int, int] | None = None, force: bool = False,
-              embedding_cache: str | Path | None = None) -> LabelResult:
-    """Label candidates with the configured teacher; write ``lists.jsonl`` + manifest.
+def label_candidates(config: LabelConfig, candidates: str | Path, corpus: str | Path,
+                     out_dir: str | Path, cache_dir: str | Path | None = None,
+                     shard: tuple[int, int] | None = None,
+                     embedding_cache: str | Path | None = None) -> tuple[dict, dict]:
+    """Score candidates with the configured teacher and write ``lists.jsonl``.
+
+    Returns the (counts, timings) of the manifest.
 
     Args:
         config: the label config (teacher, depth, filters, split).
@@ -121,18 +90,11 @@ def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
         cache_dir: score cache root (default ``out_dir/scores``); share it across runs.
         shard: score only slice ``(i, n)`` into the cache; lists are written by an
             unsharded run, which then rescores nothing the slices did.
-        force: redo even when the manifest matches.
         embedding_cache: where dense teacher members cache embeddings (default
             ``cache_dir/embeddings``); the pipeline passes the mine stage's cache, so
             passages the retrievers already encoded are not encoded again.
     """
     out_dir = Path(out_dir)
-    fp = stage_fingerprint(config.model_dump(mode="json"),
-                           {"candidates": candidates, "corpus": corpus})
-    if shard is None and not force and manifest_matches(out_dir, fp):
-        old = read_json(out_dir / MANIFEST)
-        logger.info("label: %s is up to date, skipping", out_dir)
-        return LabelResult(out_dir, old.get("counts", {}), old.get("timings", {}), True)
     cands = load_artifact(candidates, Candidates)
     if shard is not None:
         cands = [c for k, c in enumerate(cands) if k % shard[1] == shard[0]]
@@ -152,12 +114,10 @@ def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
                "pairs_per_cpu_s": st.pairs_per_cpu_second() or 0.0}
     counts = {"candidates": len(cands), "pairs_scored": st.scored, "pairs_cached": st.cached}
     if shard is not None:
-        return LabelResult(out_dir, {**counts, "scored": len(scored)}, timings)
+        return {**counts, "scored": len(scored)}, timings
     records, list_counts, norm = build_training_lists(scored, config)
     for r in records:
         TrainingList.model_validate(r)  # the contract with train, checked before writing
     write_jsonl(out_dir / LISTS, records)
     counts.update(list_counts)
-    write_manifest(out_dir, fp, config.model_dump(mode="json"), counts,
-                   {**timings, "norm_low_value": norm["low"], "norm_high_value": norm["high"]})
-    return LabelResult(out_dir, counts, timings)
+    return counts, {**timings, "norm_low_value": norm["low"], "norm_high_value": norm["high"]}

@@ -75,7 +75,7 @@ def find_corpus(lists: Path) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.train.loop import run_train
+    from corpusfit.stages.train import run_train
 
     cfg = build_config(args)
     corpus = Path(args.corpus) if args.corpus else find_corpus(Path(args.lists))

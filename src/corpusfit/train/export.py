@@ -1,4 +1,4 @@
-"""Export: the kept weights -> a model folder, its card, then the manifest (written last)."""
+"""Export: the kept weights -> a model folder and its card."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from corpusfit.train.card import write_card
 from corpusfit.train.checkpoint import TrainState, load_best
 from corpusfit.train.selection import selection_result
 from corpusfit.train.trainer import check_weights_finite
-from corpusfit.workspace import write_manifest
 
 if TYPE_CHECKING:
-    from corpusfit.train.loop import TrainResult, _Run
+    from corpusfit.train.loop import TrainResult, _Session
     from corpusfit.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -32,9 +31,9 @@ def _move_into(src: Path, dst: Path) -> None:
     src.rmdir()
 
 
-def finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
+def finalize(tr: Trainer, run: _Session, out: Path, mode: str, state: TrainState,
              result: TrainResult) -> None:
-    """Best weights (the base model's when it won) -> model folder, card, manifest last."""
+    """Best weights (the base model's when it won) -> model folder and card."""
     from corpusfit.train.evaluation import evaluate_student
 
     cfg, encoder = run.cfg, tr.encoder
@@ -62,10 +61,5 @@ def finalize(tr: Trainer, run: _Run, out: Path, mode: str, state: TrainState,
                history=state.dev_history, summary=summary, metrics=metrics, result=chosen)
     if not cfg.keep_checkpoint:
         shutil.rmtree(run.state_dir, ignore_errors=True)
-    counts = {**result.counts, "result": {
-        "mode": mode, "steps": state.global_step, **chosen,
-        "stopped": state.stopped, "seconds": round(state.elapsed, 1)}}
-    write_manifest(out, run.fp, cfg.model_dump(mode="json"), counts,
-                   {"train_seconds": round(state.elapsed, 1)})
     logger.info("model written to %s (%s; kept the %s model)", out, state.stopped,
                 chosen["kept"])

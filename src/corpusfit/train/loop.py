@@ -1,8 +1,8 @@
 """The train stage: lists + student -> a fine-tuned sentence-transformers folder.
 
 Output folder layout: the model files (loadable by ``corpusfit eval`` and
-sentence-transformers), ``README.md`` (model card), ``train_log.jsonl`` (every loss
-component per step, dev losses per epoch) and ``manifest.json`` (written last).
+sentence-transformers), ``README.md`` (model card) and ``train_log.jsonl`` (every loss
+component per step, dev losses per epoch); the train stage adds ``manifest.json``.
 While training, ``train_state/`` holds the resumable checkpoint and the best weights.
 
 Query-only mode trains a *copy* of the base model that only ever encodes queries; the
@@ -27,8 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from corpusfit.models import resolve_model
-from corpusfit.retrieve.encoder import DenseEncoder, model_fingerprint
+from corpusfit.retrieve.encoder import DenseEncoder
 from corpusfit.train.checkpoint import (
     BEST,
     CHECKPOINT,
@@ -43,13 +42,7 @@ from corpusfit.train.data import TrainData, epoch_order, load_training_data, ste
 from corpusfit.train.distributed import DistContext, any_process, from_main, init_distributed
 from corpusfit.train.export import finalize
 from corpusfit.train.trainer import Trainer, build_passage_bank
-from corpusfit.workspace import (
-    MANIFEST,
-    JsonlAppender,
-    manifest_matches,
-    read_json,
-    stage_fingerprint,
-)
+from corpusfit.workspace import JsonlAppender
 
 logger = logging.getLogger(__name__)
 
@@ -85,16 +78,15 @@ class TrainResult:
         names = {f.name for f in fields(cls)} - {"out", "skipped", "counts"}
         return cls(out, True, **{k: v for k, v in record.items() if k in names}, counts=counts)
 
-
-def fingerprint(cfg: TrainConfig, lists: str | Path, corpus: str | Path) -> dict:
-    """Config (minus where it runs) + student identity + hashes of lists and corpus."""
-    conf = cfg.model_dump(mode="json", exclude={"device", "cache_dir"})
-    conf["student_fingerprint"] = model_fingerprint(resolve_model(cfg.student))
-    return stage_fingerprint(conf, {"lists": lists, "corpus": corpus})
+    def record(self) -> dict:
+        """The manifest's ``result`` entry, read back by :meth:`from_manifest`."""
+        return {"mode": self.mode, "steps": self.steps, "kept": self.kept,
+                "base_dev_loss": self.base_dev_loss, "best_dev_loss": self.best_dev_loss,
+                "best_epoch": self.best_epoch, "stopped": self.stopped, "seconds": self.seconds}
 
 
 @dataclass
-class _Run:
+class _Session:
     """What the epoch loop needs besides the trainer."""
 
     cfg: TrainConfig
@@ -109,31 +101,32 @@ class _Run:
     budget_minutes: float | None = None  # the whole invocation's budget, for messages
 
 
-def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: str | Path, *,
-              on_step: Callable[[int], None] | None = None,
-              show_progress: bool = True) -> TrainResult:
-    """Train (or resume, or skip when the manifest matches) and write the model to ``out``.
+def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out: str | Path, *,
+                fingerprint: dict, on_step: Callable[[int], None] | None = None,
+                show_progress: bool = True) -> TrainResult:
+    """Train (or resume from the checkpoint of the same ``fingerprint``) into ``out``.
+
+    The train stage (:mod:`corpusfit.stages.train`) calls this when its folder is not up
+    to date.
 
     Args:
         config: the stage config.
         lists: ``lists.jsonl`` of :class:`~corpusfit.data.artifacts.TrainingList`.
         corpus: the corpus the lists' doc ids refer to (any ``load_corpus`` format).
         out: output model folder.
+        fingerprint: the stage's fingerprint; a checkpoint of another one is not resumed.
         on_step: called with the global step after each optimizer step (and checkpoint).
         show_progress: tqdm bars.
     """
     invoked = time.monotonic()
     ctx, device = init_distributed(config.device)
     out = Path(out)
-    fp = fingerprint(config, lists, corpus)
-    if manifest_matches(out, fp):
-        logger.info("train: %s is up to date (manifest matches); skipping", out)
-        return TrainResult.from_manifest(out, read_json(out / MANIFEST))
+    fp = fingerprint
     data = load_training_data(lists, corpus, config.list_size)
     state_dir = out / STATE_DIR
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
-    run = _Run(config, data, ctx, state_dir, None, fp, on_step, show_progress)
+    run = _Session(config, data, ctx, state_dir, None, fp, on_step, show_progress)
     if ctx.is_main:
         _prepare_folder(out, state)
         run.log = JsonlAppender(out / LOG)
@@ -174,7 +167,7 @@ def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, devic
                    steps_per_epoch=n_batches), mode
 
 
-def _set_budget(run: _Run, tr: Trainer, invoked: float) -> None:
+def _set_budget(run: _Session, tr: Trainer, invoked: float) -> None:
     """The time left to train: the budget covers the whole invocation (passage encoding
     and the base model's dev loss included)."""
     budget = run.cfg.time_budget(tr.encoder.device.type)
@@ -183,7 +176,7 @@ def _set_budget(run: _Run, tr: Trainer, invoked: float) -> None:
         run.budget_minutes = budget / 60
 
 
-def _score_base(tr: Trainer, state: TrainState, run: _Run) -> None:
+def _score_base(tr: Trainer, state: TrainState, run: _Session) -> None:
     """The untrained student's dev loss (epoch 0); with keep_base_if_better, the first best."""
     if not run.data.dev:
         return
@@ -197,7 +190,6 @@ def _score_base(tr: Trainer, state: TrainState, run: _Run) -> None:
 
 def _prepare_folder(out: Path, state: TrainState | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST).unlink(missing_ok=True)  # the folder is no longer a finished output
     if state is None:  # a fresh start: nothing of an older run may leak in
         (out / LOG).unlink(missing_ok=True)
         for name in (CHECKPOINT, BEST):
@@ -206,7 +198,7 @@ def _prepare_folder(out: Path, state: TrainState | None) -> None:
         rewind_log(out / LOG, state)
 
 
-def _train_epochs(tr: Trainer, state: TrainState, run: _Run) -> TrainState:
+def _train_epochs(tr: Trainer, state: TrainState, run: _Session) -> TrainState:
     cfg, data, ctx = run.cfg, run.data, run.ctx
     start = time.time() - state.elapsed
     began = time.monotonic()
@@ -242,7 +234,7 @@ def _train_epochs(tr: Trainer, state: TrainState, run: _Run) -> TrainState:
     return state
 
 
-def _schedule_step(tr: Trainer, state: TrainState, run: _Run, spent: float) -> int:
+def _schedule_step(tr: Trainer, state: TrainState, run: _Session, spent: float) -> int:
     """The lr schedule's position: the step, or further on when time runs out first."""
     if run.budget is None:
         return state.global_step
@@ -250,7 +242,7 @@ def _schedule_step(tr: Trainer, state: TrainState, run: _Run, spent: float) -> i
     return max(state.global_step, int(frac * tr.total_steps))
 
 
-def _dev_record(tr: Trainer, state: TrainState, run: _Run, epoch: int) -> float | None:
+def _dev_record(tr: Trainer, state: TrainState, run: _Session, epoch: int) -> float | None:
     """Dev loss components of the current weights, logged and kept in the history."""
     dev = tr.evaluate(run.data.dev) if run.data.dev else {}
     record = {"event": "dev", "epoch": epoch, "step": state.global_step,
@@ -260,7 +252,7 @@ def _dev_record(tr: Trainer, state: TrainState, run: _Run, epoch: int) -> float 
     return dev.get("loss")
 
 
-def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
+def _end_epoch(tr: Trainer, state: TrainState, run: _Session) -> None:
     """Dev loss, best checkpoint, early stopping; then move to the next epoch."""
     cfg = run.cfg
     loss = _dev_record(tr, state, run, epoch=state.epoch + 1)
@@ -281,13 +273,13 @@ def _end_epoch(tr: Trainer, state: TrainState, run: _Run) -> None:
         state.stopped = "all epochs done"
 
 
-def _log(run: _Run, record: dict) -> None:
+def _log(run: _Session, record: dict) -> None:
     if run.log is not None:
         run.log.add(record)
         run.log.flush()
 
 
-def _checkpoint(tr: Trainer, state: TrainState, run: _Run) -> None:
+def _checkpoint(tr: Trainer, state: TrainState, run: _Session) -> None:
     if run.ctx.is_main:
         save_checkpoint(run.state_dir, state, tr.encoder.model, tr.optimizer, run.fp)
     run.ctx.barrier()

@@ -11,9 +11,8 @@ import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from corpusfit.pipeline import STATE_FILE
 from corpusfit.train.selection import kept_base_sentence
-from corpusfit.workspace import MANIFEST, iter_jsonl_tolerant, read_json
+from corpusfit.workspace import MANIFEST, STATE_FILE, iter_jsonl_tolerant, read_json
 
 logger = logging.getLogger(__name__)
 

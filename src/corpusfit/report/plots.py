@@ -1,6 +1,6 @@
 """Report figures as PNG bytes (matplotlib, Agg backend: no display needed).
 
-Each function takes the plain data of :mod:`corpusfit.evaluate.report_data`
+Each function takes the plain data of :mod:`corpusfit.report.collect`
 and returns PNG bytes, or None when there is nothing to draw.
 """
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from corpusfit.evaluate.report import write_report
-from corpusfit.evaluate.report_data import collect
+from corpusfit.report.collect import collect
+from corpusfit.report.render import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

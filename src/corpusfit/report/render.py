@@ -12,9 +12,9 @@ import logging
 import time
 from pathlib import Path
 
-from corpusfit.evaluate import plots
-from corpusfit.evaluate.report_data import collect
 from corpusfit.evaluate.tables import markdown_table
+from corpusfit.report import plots
+from corpusfit.report.collect import collect
 from corpusfit.workspace import write_text
 
 logger = logging.getLogger(__name__)

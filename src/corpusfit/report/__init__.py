@@ -1,0 +1,2 @@
+"""The run report: what the stages recorded (collect), its figures (plots) and the
+Markdown/HTML pages (render)."""
