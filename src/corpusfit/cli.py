@@ -27,6 +27,7 @@ COMMANDS = {
     "label": "corpusfit.teach.command",
     "train": "corpusfit.train.command",
     "eval": "corpusfit.evaluate.command",
+    "export": "corpusfit.teach.export_command",
 }
 
 
