@@ -202,3 +202,44 @@ def test_force_of_a_unit_not_in_the_run_is_an_error(tmp_path, fake):
     run = tmp_path / "run"
     with pytest.raises(CorpusfitError, match="--force train-typo: no such stage"):
         run_steps(fake.units(run, CFG), force={"train-typo"})
+
+
+def _as_written_before_upstream_ids(run: Path) -> None:
+    """State files as versions before the stage wrapper wrote them: no upstream run ids."""
+    for state_file in run.glob("*/.pipeline.json"):
+        state = json.loads(state_file.read_text())
+        state.pop("upstream")
+        state["fingerprint"] = {"config_hash": "outer", "inputs": {}, "version": "0"}
+        state_file.write_text(json.dumps(state))
+
+
+def test_run_directory_of_an_older_version_resumes(tmp_path, fake):
+    run = tmp_path / "run"
+    run_steps(fake.units(run, CFG))
+    _as_written_before_upstream_ids(run)
+    fake.calls.clear()
+    assert set(statuses(run_steps(fake.units(run, CFG))).values()) == {"skipped"}
+    assert fake.calls == []
+    # a changed config still reruns that stage and, through its new run id, those after it
+    results = run_steps(fake.units(run, {**CFG, "generate": 21}))
+    assert statuses(results) == {"ingest": "skipped", "generate": "ran", "train": "ran",
+                                 "train-infonce": "ran"}
+
+
+def test_ingest_folder_written_by_the_old_run_ingest_is_up_to_date(tmp_path):
+    """The manifest fingerprint is the one the stages wrote before the wrapper existed."""
+    from corpusfit.data.ingest import IngestConfig
+    from corpusfit.stages.ingest import run_ingest
+    from corpusfit.workspace import stage_fingerprint, write_manifest
+
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": "", "text": f"text {i}"})
+                              + "\n" for i in range(4)))
+    out = tmp_path / "01-ingest"
+    config = IngestConfig(sample=2)
+    counts = run_ingest(config, corpus, out)
+    (out / ".pipeline.json").unlink()  # a stage command of an older version wrote none
+    old = stage_fingerprint(config.model_dump(), {"corpus": str(corpus)})
+    write_manifest(out, old, config.model_dump(), {"documents": -1})
+    assert run_ingest(config, corpus, out) == {"documents": -1}  # skipped: old manifest read
+    assert run_ingest(IngestConfig(sample=3), corpus, out) == {**counts, "sampled": 3}
