@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import run_train
 from corpusfit.train.trainer import NonFiniteError, Trainer, check_weights_finite
 
 
