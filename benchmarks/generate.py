@@ -36,7 +36,7 @@ from pathlib import Path
 
 from corpusfit.data.ingest import IngestConfig, run_ingest
 from corpusfit.evaluate.tables import markdown_table, text_table
-from corpusfit.generate import BackendConfig, GenerateConfig, run_generate
+from corpusfit.generate import GenerateConfig, backend_config, run_generate
 from corpusfit.generate.config import SamplingConfig
 from corpusfit.generate.types import BUILTIN_TYPES
 from corpusfit.retrieve.mine import MineConfig, run_mine
@@ -98,7 +98,7 @@ def run_arm(args, data: Path, arm: str) -> dict:
     base = Path(args.out) / data.name
     run_ingest(IngestConfig(sample=args.passages, seed=args.seed), data, base / "ingest")
     out = base / arm
-    config = GenerateConfig(seed=args.seed, backend=BackendConfig(
+    config = GenerateConfig(seed=args.seed, backend=backend_config(
         model=args.model, n_threads=args.threads), **ARMS[arm])
     generate_in_env(config, base / "ingest", out / "generate", ENV.get(arm, {}))
     summary = run_generate(config, base / "ingest", out / "generate", progress=False)

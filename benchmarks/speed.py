@@ -32,7 +32,7 @@ from pathlib import Path
 from corpusfit.data.ingest import IngestConfig, run_ingest
 from corpusfit.data.readers import load_beir, load_corpus
 from corpusfit.evaluate.tables import markdown_table, text_table
-from corpusfit.generate import BackendConfig, GenerateConfig, runner
+from corpusfit.generate import GenerateConfig, backend_config, runner
 from corpusfit.generate.config import DEFAULT_GGUF
 from corpusfit.generate.types import BUILTIN_TYPES
 from corpusfit.models import resolve_gguf, resolve_model
@@ -41,7 +41,7 @@ from corpusfit.retrieve.bm25 import BM25Index
 from corpusfit.retrieve.index import DenseIndex
 from corpusfit.retrieve.runs import ranked
 from corpusfit.teach.base import build_teacher
-from corpusfit.teach.config import TeacherConfig, offline_teacher
+from corpusfit.teach.config import offline_teacher, teacher_config
 from corpusfit.teach.normalization import weighted_zsum
 from corpusfit.train.config import TrainConfig
 from corpusfit.workspace import write_jsonl
@@ -110,7 +110,7 @@ def gen_corpusfit(args, tmp: str):
 
     runner.create_backend = create
     cfg = GenerateConfig(types=list(BUILTIN_TYPES[:n_types]), seed=args.seed,
-                         backend=BackendConfig(n_threads=args.threads))
+                         backend=backend_config(n_threads=args.threads))
     start = _start()
     s = runner.run_generate(cfg, Path(tmp) / "ingest", Path(tmp) / "out", progress=False)
     row = _stop(start, {"method": "corpusfit run_generate", "load s": _n(load[0]),
@@ -212,7 +212,7 @@ def teacher_trial(args, method: str, n_queries: int):
         import numpy as np
         from sentence_transformers import SentenceTransformer
         st = SentenceTransformer(resolve_model("minilm"), device="cpu")
-        bm25 = build_teacher(TeacherConfig(kind="bm25"), corpus=texts)
+        bm25 = build_teacher(teacher_config(kind="bm25"), corpus=texts)
         st.encode("warm-up")
         start = _start()
         for query, passages in lists:
@@ -232,7 +232,7 @@ def ql_trial(args, reuse: bool):
     data = load_beir(CRANFIELD, "test")
     passages = [data.corpus[d].full_text(" ") for d in sorted(data.corpus, key=int)[:n_pass]]
     queries = [data.queries[q].text for q in sorted(data.queries, key=int)[:n_q]]
-    teacher = build_teacher(TeacherConfig(kind="query-likelihood", model="smollm2",
+    teacher = build_teacher(teacher_config(kind="query-likelihood", model="smollm2",
                                           n_threads=args.threads, kv_reuse=reuse))
     teacher.score_pairs([("warm-up query", "a warm-up passage")])
     start = _start()

@@ -30,17 +30,17 @@ from corpusfit.evaluate.metrics import evaluate
 from corpusfit.evaluate.tables import markdown_table, text_table
 from corpusfit.retrieve.runs import ranked
 from corpusfit.teach.base import build_teacher
-from corpusfit.teach.config import TeacherConfig
+from corpusfit.teach.config import TeacherConfig, teacher_config
 from corpusfit.teach.normalization import weighted_zsum
 from corpusfit.teach.scoring import CachedScorer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-DENSE = TeacherConfig(kind="dense", model="minilm", embedding_cache="runs/bench-teachers/emb")
-BM25 = TeacherConfig(kind="bm25")
+DENSE = teacher_config(kind="dense", model="minilm", embedding_cache="runs/bench-teachers/emb")
+BM25 = teacher_config(kind="bm25")
 
 
 def llm(kind: str, model: str, threads: int) -> TeacherConfig:
-    return TeacherConfig(kind=kind, model=model, n_threads=threads)
+    return teacher_config(kind=kind, model=model, n_threads=threads)
 
 
 def teacher_specs(args) -> dict[str, list[tuple[str, TeacherConfig]]]:
@@ -177,7 +177,7 @@ def kv_speedup(args) -> dict:
     out = {"pairs": len(pairs), "passages": len(passages), "queries_per_passage": len(queries)}
     for model in args.ql_models:
         for reuse in (True, False):
-            teacher = build_teacher(TeacherConfig(kind="query-likelihood", model=model,
+            teacher = build_teacher(teacher_config(kind="query-likelihood", model=model,
                                                   n_threads=args.threads, kv_reuse=reuse))
             start = time.perf_counter()
             scores = teacher.score_pairs(pairs)

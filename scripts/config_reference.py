@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from corpusfit.config import reference_markdown
+from corpusfit.config_docs import reference_markdown
 
 START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"

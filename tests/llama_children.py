@@ -19,9 +19,9 @@ def smollm2_generation(prompt_messages: list[dict], requests: list, max_new_toke
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     from corpusfit.generate.backends.base import create_backend
-    from corpusfit.generate.config import BackendConfig, SamplingConfig
+    from corpusfit.generate.config import SamplingConfig, backend_config
 
-    backend = create_backend(BackendConfig(name="llama-cpp", model="smollm2", n_threads=1,
+    backend = create_backend(backend_config(name="llama-cpp", model="smollm2", n_threads=1,
                                            n_ctx=2048))
     template = backend._llm.metadata["tokenizer.chat_template"]
     rendered = Jinja2ChatFormatter(template, eos_token="<|im_end|>", bos_token="")(
@@ -36,9 +36,9 @@ def smollm2_generation(prompt_messages: list[dict], requests: list, max_new_toke
 def smollm2_teacher_scores(kind: str, pairs: list[tuple[str, str]]) -> tuple[list, list]:
     """Scores of ``pairs`` by the bundled SmolLM2 teacher with and without KV-cache reuse."""
     from corpusfit.teach.base import build_teacher
-    from corpusfit.teach.config import TeacherConfig
+    from corpusfit.teach.config import teacher_config
 
     cfg = dict(kind=kind, model="smollm2", n_threads=1)
-    reused = build_teacher(TeacherConfig(**cfg)).score_pairs(pairs)
-    scratch = build_teacher(TeacherConfig(**cfg, kv_reuse=False)).score_pairs(pairs)
+    reused = build_teacher(teacher_config(**cfg)).score_pairs(pairs)
+    scratch = build_teacher(teacher_config(**cfg, kv_reuse=False)).score_pairs(pairs)
     return [float(x) for x in reused], [float(x) for x in scratch]

@@ -66,6 +66,7 @@ def test_every_config_float_must_be_finite(tmp_path, key, ann, bad):
     with pytest.raises(ConfigError, match=f"'{key}.*finite"):
         load_config(None, [f"{key}={_bad_value(ann, bad)}"], base={
             "corpus": str(corpus),
+            "generate": {"backend": {"name": "openai"}},  # the backend with float keys
             "label": {"teacher": {"kind": "ensemble", "members": [{"kind": "bm25"},
                                                                    {"kind": "bm25"}]}}})
 

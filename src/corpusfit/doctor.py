@@ -151,7 +151,7 @@ def student_check(train: TrainConfig) -> dict:
 def _teacher_label(t: TeacherConfig) -> str:
     if t.kind == "ensemble":
         return "ensemble(" + ", ".join(_teacher_label(m) for m in t.members) + ")"
-    return f"{t.kind} {t.model}".strip()
+    return f"{t.kind} {getattr(t, 'model', '')}".strip()
 
 
 def _sections(path: str | None, overrides: list[str]) -> dict[str, Any]:

@@ -55,15 +55,33 @@ class NativeCrash(CorpusfitError):
                          "was printed to stderr.)")
 
 
-def validation_problems(err: Any, prefix: str = "") -> list[str]:
+def _key(loc: tuple, data: Any) -> list[str]:
+    """The dotted key of an error location as the user wrote it.
+
+    A discriminated union puts its tag into the location (``teacher.bm25.prompt``);
+    with the raw input at hand, a segment that is only the tag of the mapping at that
+    point (its ``kind`` or ``name``) is dropped: ``teacher.prompt``.
+    """
+    parts, node = [], data
+    for x in loc:
+        if isinstance(node, dict) and x not in node and x in (node.get("kind"), node.get("name")):
+            continue
+        parts.append(str(x))
+        node = node.get(x) if isinstance(node, dict) else (
+            node[x] if isinstance(node, list) and isinstance(x, int) and x < len(node) else None)
+    return parts
+
+
+def validation_problems(err: Any, prefix: str = "", data: Any = None) -> list[str]:
     """One plain line per problem of a pydantic ``ValidationError``, naming the dotted key.
 
     The one wording of a validation problem everywhere (config files, ``--set``,
-    command-line flags, artifact lines), so every message reads the same.
+    command-line flags, artifact lines), so every message reads the same. ``data``
+    (the validated input) lets keys inside a discriminated union read as written.
     """
     lines = []
     for e in err.errors():
-        key = ".".join(str(x) for x in (*([prefix] if prefix else []), *e["loc"])) or "(root)"
+        key = ".".join([*([prefix] if prefix else []), *_key(e["loc"], data)]) or "(root)"
         if e["type"] == "extra_forbidden":
             lines.append(f"unknown key '{key}'")
         elif e["type"] == "missing":
@@ -76,9 +94,9 @@ def validation_problems(err: Any, prefix: str = "") -> list[str]:
     return lines
 
 
-def describe_validation(err: Any, prefix: str = "", limit: int = 6) -> str:
+def describe_validation(err: Any, prefix: str = "", limit: int = 6, data: Any = None) -> str:
     """The first problem, then up to ``limit - 1`` more as ``also:`` lines."""
-    lines = validation_problems(err, prefix)
+    lines = validation_problems(err, prefix, data)
     more = [f"  also: {x}" for x in lines[1:limit]]
     if len(lines) > limit:
         more.append(f"  ... and {len(lines) - limit} more")

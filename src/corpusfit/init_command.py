@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.config import init_text
+    from corpusfit.config_docs import init_text
     from corpusfit.errors import ConfigError
     from corpusfit.workspace import write_text
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from corpusfit.generate.backends.base import REGISTRY, Backend, Request, create_backend
-from corpusfit.generate.config import BackendConfig, GenerateConfig, SamplingConfig
+from corpusfit.generate.config import GenerateConfig, SamplingConfig, backend_config
 from corpusfit.generate.prompts import build_messages
 from corpusfit.generate.types import builtin_type
 from corpusfit.isolation import run_in_child
@@ -61,7 +61,7 @@ def tiny_seq2seq(tiny_bert, tmp_path_factory):
 
 
 def test_transformers_causal_applies_chat_template_and_is_seeded(tiny_causal):
-    backend = create_backend(BackendConfig(name="transformers", model=str(tiny_causal),
+    backend = create_backend(backend_config(name="transformers", model=str(tiny_causal),
                                            batch_size=2, device="cpu"))
     assert isinstance(backend, Backend) and backend.name == "transformers"
     prompt = backend._prompt(_messages())
@@ -80,7 +80,7 @@ def test_transformers_causal_applies_chat_template_and_is_seeded(tiny_causal):
 
 
 def test_transformers_seq2seq_uses_plain_prompt(tiny_seq2seq):
-    backend = create_backend(BackendConfig(name="transformers", model=str(tiny_seq2seq)))
+    backend = create_backend(backend_config(name="transformers", model=str(tiny_seq2seq)))
     assert backend._seq2seq and not backend._templated
     assert backend._prompt(_messages()).endswith("Answer:")
     out = backend.generate([Request("d1", "question", _messages(), seed=1)],
@@ -100,7 +100,7 @@ def test_vllm_missing_is_a_clear_error():
         from corpusfit.errors import ConfigError
 
         with pytest.raises(ConfigError, match="needs vllm"):
-            create_backend(BackendConfig(name="vllm", model="x"))
+            create_backend(backend_config(name="vllm", model="x"))
     else:
         pytest.skip("vllm is installed")
 

@@ -16,7 +16,7 @@ import pytest
 
 from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, load_artifact
 from corpusfit.data.ingest import IngestConfig
-from corpusfit.generate import BackendConfig, GenerateConfig
+from corpusfit.generate import GenerateConfig, backend_config
 from corpusfit.stages.generate import run_generate
 from corpusfit.stages.ingest import run_ingest
 
@@ -90,7 +90,7 @@ def test_openai_backend_retries_rejects_and_counts(server, tmp_path):
     corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
                               for i in ids))
     run_ingest(IngestConfig(), corpus, tmp_path / "ing")
-    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+    backend = backend_config(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                             timeout=0.8, max_retries=2, backoff=0.01, concurrency=3)
     config = GenerateConfig(types=["question"], attempts=1, backend=backend)
     summary = run_generate(config, tmp_path / "ing", tmp_path / "gen", progress=False)
@@ -121,7 +121,7 @@ def test_openai_backend_resamples_garbage_when_attempts_allow(server, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text(json.dumps({"_id": "GARBAGE", "text": "GARBAGE passage"}) + "\n")
     run_ingest(IngestConfig(), corpus, tmp_path / "ing")
-    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+    backend = backend_config(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                             model="given-model", max_retries=0)
     summary = run_generate(GenerateConfig(types=["claim"], attempts=3, backend=backend),
                            tmp_path / "ing", tmp_path / "gen", progress=False)
@@ -151,7 +151,7 @@ def test_shared_prefix_prompts_reach_the_server_with_type_budgets(server, tmp_pa
     corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
                               for i in ids))
     run_ingest(IngestConfig(), corpus, tmp_path / "ing")
-    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+    backend = backend_config(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                             max_retries=0, concurrency=1)
     types = ["question", "title", "keywords"]
     config = GenerateConfig(types=types, attempts=1, fewshot_every=2, backend=backend)
@@ -183,7 +183,7 @@ def test_per_passage_layout_is_the_papers(server, tmp_path):
     corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
                               for i in ["OK1", "OK2"]))
     run_ingest(IngestConfig(), corpus, tmp_path / "ing")
-    backend = BackendConfig(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+    backend = backend_config(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                             max_retries=0, concurrency=1)
     config = GenerateConfig(types=["question"], attempts=1, prompt="per-passage",
                             backend=backend)

@@ -17,7 +17,7 @@ from corpusfit.cli import main as cli_main
 from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, load_artifact
 from corpusfit.data.ingest import IngestConfig
 from corpusfit.errors import ConfigError
-from corpusfit.generate import BackendConfig, GenerateConfig
+from corpusfit.generate import GenerateConfig, backend_config
 from corpusfit.stages.generate import run_generate
 from corpusfit.stages.ingest import run_ingest
 
@@ -27,7 +27,7 @@ TYPES = ["question", "claim", "keywords", "title", "natural"]
 
 
 def _config(**kw) -> GenerateConfig:
-    return GenerateConfig(backend=BackendConfig(name=FAKE), **kw)
+    return GenerateConfig(backend=backend_config(name=FAKE), **kw)
 
 
 def _keys(out: Path) -> Counter:
@@ -173,9 +173,10 @@ def test_cli_prints_per_type_table(tiny_beir, tmp_path, capsys, monkeypatch):
 
 
 def test_unknown_backend_is_a_config_error(ingested, tmp_path):
-    with pytest.raises(ConfigError, match="unknown backend"):
-        run_generate(GenerateConfig(backend=BackendConfig(name="nonsense")), ingested,
-                     tmp_path / "g", progress=False)
+    from corpusfit.config import validate_config
+
+    with pytest.raises(ConfigError, match="unknown backend 'nonsense'"):  # rejected by the type
+        validate_config({"corpus": str(ingested), "generate": {"backend": {"name": "nonsense"}}})
     with pytest.raises(ConfigError, match="cannot import"):
-        run_generate(GenerateConfig(backend=BackendConfig(name="no_such_mod:X")), ingested,
+        run_generate(GenerateConfig(backend=backend_config(name="no_such_mod:X")), ingested,
                      tmp_path / "g2", progress=False)

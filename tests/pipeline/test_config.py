@@ -6,13 +6,8 @@ import pytest
 import yaml
 
 from corpusfit.cli import main as cli_main
-from corpusfit.config import (
-    init_text,
-    load_config,
-    pipeline_config_class,
-    reference_markdown,
-    variant_train_config,
-)
+from corpusfit.config import load_config, pipeline_config_class, variant_train_config
+from corpusfit.config_docs import init_text, reference_markdown
 from corpusfit.errors import ConfigError
 
 
@@ -136,6 +131,22 @@ def test_saved_config_masks_secrets(tmp_path, tiny_beir):
     from corpusfit.config import dump_config
 
     cfg = load_config(write(tmp_path, f"corpus: {tiny_beir}\n"),
-                      ["generate.backend.api_key=sk-secret"])
+                      ["generate.backend.name=openai", "generate.backend.api_key=sk-secret"])
     text = dump_config(cfg)
     assert "sk-secret" not in text and "api_key: '***'" in text
+
+
+def test_every_stage_section_is_in_the_root_model():
+    from corpusfit.config import STAGE_SECTIONS
+
+    assert list(STAGE_SECTIONS) == [n for n in pipeline_config_class().model_fields
+                                    if n in STAGE_SECTIONS]
+
+
+def test_union_sections_are_documented_with_their_choices():
+    ref = reference_markdown()
+    assert "| `label.teacher` | one of kind = cross-encoder, t5, llm-judge" in ref
+    assert "`label.teacher.members`" in ref and "`generate.backend.n_ctx`" in ref
+    text = init_text()
+    assert "# one of name = llama-cpp, transformers, openai, vllm" in text
+    assert "- {kind: dense, model: minilm}" in text  # member defaults left out

@@ -6,7 +6,7 @@ import pytest
 
 from corpusfit.teach.base import Teacher
 from corpusfit.teach.cache import ScoreCache, merge_cache
-from corpusfit.teach.config import TeacherConfig
+from corpusfit.teach.config import teacher_config
 from corpusfit.teach.ensemble import EnsembleTeacher
 from corpusfit.teach.scoring import CachedScorer
 
@@ -15,7 +15,7 @@ class CountingTeacher(Teacher):
     """Scores = number of shared words; counts every pair it is asked about."""
 
     def __init__(self, name: str = "count"):
-        super().__init__(TeacherConfig(kind="bm25", prompt=name))
+        super().__init__(teacher_config(kind="dense", model=name))  # id differs by name
         self.calls = 0
 
     def score_pairs(self, pairs):
@@ -64,7 +64,7 @@ def test_cached_scorer_never_rescores(tmp_path):
 
 def test_ensemble_caches_members_and_z_normalizes(tmp_path):
     a, b = CountingTeacher("a"), CountingTeacher("b")
-    cfg = TeacherConfig(kind="ensemble", members=[a.config, b.config], weights=[1.0, 1.0])
+    cfg = teacher_config(kind="ensemble", members=[a.config, b.config], weights=[1.0, 1.0])
     ens = EnsembleTeacher(cfg, members=[a, b])
     scorer = CachedScorer(ens, TEXTS, tmp_path)
     got = scorer.score_lists([("wing lift", ["d1", "d2"])])[0]

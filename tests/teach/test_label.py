@@ -11,7 +11,7 @@ from corpusfit.data.artifacts import TrainingList, load_artifact
 from corpusfit.errors import CorpusfitError
 from corpusfit.stages.label import run_label
 from corpusfit.teach.cache import merge_cache
-from corpusfit.teach.config import LabelConfig, TeacherConfig
+from corpusfit.teach.config import LabelConfig, teacher_config
 
 DOCS = ["d1", "d2", "d3", "d4", "d5", "d6"]
 QUERIES = [("s1", "lift of a wing supersonic", "d1"), ("s2", "drag airfoil subsonic", "d2"),
@@ -33,7 +33,7 @@ def candidates(tmp_path):
 
 
 def config(**kw) -> LabelConfig:
-    return LabelConfig(teacher=TeacherConfig(kind="bm25"), score_depth=5, list_size=4, **kw)
+    return LabelConfig(teacher=teacher_config(kind="bm25"), score_depth=5, list_size=4, **kw)
 
 
 def test_label_writes_valid_lists_and_resumes(tmp_path, tiny_beir, candidates):
@@ -113,8 +113,8 @@ def test_presets_and_embedding_cache_keep_the_teacher_id(tmp_path):
     cached = with_embedding_cache(offline, tmp_path)
     assert cached.members[0].embedding_cache == str(tmp_path)
     assert cached.teacher_id() == offline.teacher_id()        # runtime field, same scores
-    assert TeacherConfig(kind="dense", model="x", max_length=100).teacher_id() != \
-        TeacherConfig(kind="dense", model="x").teacher_id()
+    assert teacher_config(kind="cross-encoder", model="x", max_length=100).teacher_id() != \
+        teacher_config(kind="cross-encoder", model="x").teacher_id()
 
 
 def test_min_candidates_drops_queries_with_short_lists(tmp_path, tiny_beir, candidates):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from corpusfit.data.artifacts import TrainingList
-from corpusfit.teach.config import LabelConfig, TeacherConfig
+from corpusfit.teach.config import LabelConfig, teacher_config
 from corpusfit.teach.lists import (
     ScoredList,
     build_training_lists,
@@ -50,7 +50,7 @@ def test_split_by_source_is_seeded_and_keeps_passages_together():
 
 def test_build_training_lists_counts_and_records():
     # The earlier rules (no longer the defaults): pooled top scores, kept-list percentiles.
-    cfg = LabelConfig(teacher=TeacherConfig(kind="bm25"), dev_fraction=0.5, seed=0,
+    cfg = LabelConfig(teacher=teacher_config(kind="bm25"), dev_fraction=0.5, seed=0,
                       top_score_filter="top_scores", normalize_over="kept_lists")
     lists = [lst("q1", "a", ["a", "b", "c"], [3.0, 2.0, 1.0]),
              lst("q2", "b", ["a", "b"], [5.0, 1.0]),          # source not first
@@ -72,7 +72,7 @@ def test_build_training_lists_counts_and_records():
 
 
 def test_filters_can_be_switched_off():
-    cfg = LabelConfig(teacher=TeacherConfig(kind="bm25"), require_source_first=False,
+    cfg = LabelConfig(teacher=teacher_config(kind="bm25"), require_source_first=False,
                       min_top_percentile=None)
     lists = [lst("q1", "b", ["a", "b"], [2.0, 1.0]), lst("q2", "a", ["a"], [0.0])]
     records, counts, _ = build_training_lists(lists, cfg)
@@ -88,11 +88,11 @@ def cut(qid, qtype, docs, raw, keep=2):
 
 
 def test_defaults_are_the_reference_rules():
-    cfg = LabelConfig(teacher=TeacherConfig(kind="bm25"))
+    cfg = LabelConfig(teacher=teacher_config(kind="bm25"))
     assert (cfg.normalize_over, cfg.top_score_filter) == ("all_scored", "reference")
     assert cfg.min_top_percentile == 25.0 and cfg.min_candidates == 0
     assert cfg.score_depth == 30 and cfg.list_size == 20  # unchanged
-    deep = LabelConfig(teacher=TeacherConfig(kind="bm25"), score_depth=100, min_candidates=20)
+    deep = LabelConfig(teacher=teacher_config(kind="bm25"), score_depth=100, min_candidates=20)
     assert (deep.score_depth, deep.min_candidates) == (100, 20)  # the reference's depth
 
 
@@ -104,7 +104,7 @@ def test_sorted_from_keeps_every_score_for_the_percentiles():
 def test_normalization_uses_every_scored_candidate_before_cut_and_filters():
     low_cut = cut("q1", "question", ["a", "b", "c", "d"], [3.0, 2.0, 1.0, -100.0])
     dropped = ScoredList.sorted_from("q2", "t", "question", "x", ["y", "x"], [10.0, 0.0], 2)
-    base = dict(teacher=TeacherConfig(kind="bm25"), top_score_filter="none", dev_fraction=0)
+    base = dict(teacher=teacher_config(kind="bm25"), top_score_filter="none", dev_fraction=0)
     records, counts, norm = build_training_lists([low_cut, dropped], LabelConfig(**base))
     assert counts["source_first"] == 1 and [r["qid"] for r in records] == ["q1"]
     # the cut -100 and the dropped query's 10 and 0 still set the percentiles
@@ -144,7 +144,7 @@ def test_reference_filter_uses_all_scores_per_type():
 def test_min_candidates_and_filter_switches():
     short = cut("s", "question", list("abc"), [3.0, 2.0, 1.0])
     long = cut("l", "question", list("abcde"), [3.0, 2.0, 1.0, 0.5, 0.1])
-    cfg = LabelConfig(teacher=TeacherConfig(kind="bm25"), min_candidates=4,
+    cfg = LabelConfig(teacher=teacher_config(kind="bm25"), min_candidates=4,
                       top_score_filter="none", dev_fraction=0)
     records, counts, _ = build_training_lists([short, long], cfg)
     assert [r["qid"] for r in records] == ["l"] and counts["min_candidates"] == 1

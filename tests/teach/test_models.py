@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from corpusfit.teach.base import build_teacher
-from corpusfit.teach.config import TeacherConfig
+from corpusfit.teach.config import teacher_config
 
 QUERIES = ["what is the lift of a wing", "heat transfer in a boundary layer"]
 PASSAGES = ["the lift of a wing in supersonic flow", "heat transfer in a turbulent layer",
@@ -17,7 +17,7 @@ def test_cross_encoder_scores_match_the_model(tiny_cross_encoder):
     import torch
     from sentence_transformers import CrossEncoder
 
-    teacher = build_teacher(TeacherConfig(kind="cross-encoder", model=str(tiny_cross_encoder),
+    teacher = build_teacher(teacher_config(kind="cross-encoder", model=str(tiny_cross_encoder),
                                           batch_size=3, device="cpu"))
     got = teacher.score(QUERIES[0], PASSAGES)
     ce = CrossEncoder(str(tiny_cross_encoder), device="cpu")
@@ -42,7 +42,7 @@ def _t5_first_step(folder, query, passage):
 def test_monot5_is_log_softmax_of_true_vs_false(tiny_t5):
     import torch
 
-    teacher = build_teacher(TeacherConfig(kind="t5", model=str(tiny_t5), device="cpu"))
+    teacher = build_teacher(teacher_config(kind="t5", model=str(tiny_t5), device="cpu"))
     got = teacher.score(QUERIES[0], PASSAGES[:2])
     for passage, score in zip(PASSAGES[:2], got):
         logits, tok = _t5_first_step(tiny_t5, QUERIES[0], passage)
@@ -53,7 +53,7 @@ def test_monot5_is_log_softmax_of_true_vs_false(tiny_t5):
 
 
 def test_rankt5_is_the_extra_id_logit(tiny_t5):
-    teacher = build_teacher(TeacherConfig(kind="t5", model=str(tiny_t5), variant="rankt5",
+    teacher = build_teacher(teacher_config(kind="t5", model=str(tiny_t5), variant="rankt5",
                                           device="cpu", batch_size=1))
     got = teacher.score(QUERIES[1], PASSAGES[:3])
     for passage, score in zip(PASSAGES[:3], got):
@@ -66,7 +66,7 @@ def test_t5_unknown_token_is_a_config_error(tiny_t5):
     from corpusfit.errors import ConfigError
 
     with pytest.raises(ConfigError, match="vocabulary"):
-        build_teacher(TeacherConfig(kind="t5", model=str(tiny_t5), true_token="zebra"))
+        build_teacher(teacher_config(kind="t5", model=str(tiny_t5), true_token="zebra"))
 
 
 def _pairs():
@@ -76,8 +76,8 @@ def _pairs():
 @pytest.mark.parametrize("kind", ["query-likelihood", "llm-judge"])
 def test_kv_reuse_gives_the_same_scores(tiny_causal, kind):
     base = dict(kind=kind, model=str(tiny_causal), device="cpu", batch_size=2)
-    reused = build_teacher(TeacherConfig(**base, kv_reuse=True)).score_pairs(_pairs())
-    scratch = build_teacher(TeacherConfig(**base, kv_reuse=False)).score_pairs(_pairs())
+    reused = build_teacher(teacher_config(**base, kv_reuse=True)).score_pairs(_pairs())
+    scratch = build_teacher(teacher_config(**base, kv_reuse=False)).score_pairs(_pairs())
     np.testing.assert_allclose(reused, scratch, atol=1e-4)
     assert len(set(np.round(reused, 5))) > 2
 
@@ -86,7 +86,7 @@ def test_query_likelihood_is_mean_token_logprob(tiny_causal):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    teacher = build_teacher(TeacherConfig(kind="query-likelihood", model=str(tiny_causal),
+    teacher = build_teacher(teacher_config(kind="query-likelihood", model=str(tiny_causal),
                                           device="cpu"))
     got = teacher.score(QUERIES[0], [PASSAGES[0]])[0]
     tok = AutoTokenizer.from_pretrained(tiny_causal)

@@ -1,5 +1,10 @@
 """Synthetic query generation: query types, prompts, LLM backends, cleaning."""
 
-from corpusfit.generate.config import BackendConfig, GenerateConfig, SamplingConfig
+from corpusfit.generate.config import (
+    BackendConfig,
+    GenerateConfig,
+    SamplingConfig,
+    backend_config,
+)
 
-__all__ = ["BackendConfig", "GenerateConfig", "SamplingConfig"]
+__all__ = ["BackendConfig", "GenerateConfig", "SamplingConfig", "backend_config"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
+from corpusfit.fields import results_dump, runtime_only
 from corpusfit.generate.types import BUILTIN_TYPES
 from corpusfit.numbers import FiniteFloat
 
@@ -31,32 +32,94 @@ class SamplingConfig(BaseModel):
                     "at a newline saves tokens without changing accepted queries")
 
 
-class BackendConfig(BaseModel):
-    """Which LLM runs and how.
-
-    ``name`` is a registered backend (``llama-cpp``, ``transformers``, ``openai``,
-    ``vllm``) or ``package.module:Class`` for a user backend. ``model`` is a GGUF
-    path or bundled name (llama-cpp, transformers), a model folder or hub id
-    (transformers, vllm) or the served model name (openai; default: the first
-    model the server lists).
-    """
+class _Backend(BaseModel):
+    """What every backend has: a name (its kind), a model and extra keyword arguments."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = "llama-cpp"
+    name: str
     model: str | None = None
-    base_url: str | None = Field(None, description="openai: server URL (else $OPENAI_BASE_URL)")
-    api_key: str | None = Field(None, description="openai: key (else $OPENAI_API_KEY)")
-    concurrency: int = Field(4, ge=1, description="openai: parallel requests")
-    timeout: FiniteFloat = Field(60.0, gt=0, description="openai: seconds per request")
-    max_retries: int = Field(4, ge=0, description="openai: retries of failed requests")
-    backoff: FiniteFloat = Field(1.0, ge=0,
-                                 description="openai: first retry delay, doubled each time")
-    n_ctx: int = Field(4096, ge=256, description="llama-cpp: context window")
-    n_threads: int | None = Field(None, ge=1, description="llama-cpp/transformers: CPU threads")
-    batch_size: int = Field(8, ge=1, description="transformers: prompts per forward pass")
-    device: str | None = Field(None, description="transformers: torch device (default auto)")
     options: dict = Field(default_factory=dict, description="extra keyword arguments")
+
+
+class LlamaCppBackendConfig(_Backend):
+    """llama.cpp: ``model`` is a GGUF path or bundled name (default: the bundled generator)."""
+
+    name: Literal["llama-cpp"] = "llama-cpp"
+    n_ctx: int = Field(4096, ge=256, description="context window")
+    n_threads: int | None = runtime_only(None, ge=1, description="CPU threads")
+
+
+class TransformersBackendConfig(_Backend):
+    """transformers: ``model`` is a GGUF path, bundled name, model folder or hub id."""
+
+    name: Literal["transformers"]
+    n_threads: int | None = runtime_only(None, ge=1, description="CPU threads")
+    batch_size: int = runtime_only(8, ge=1, description="prompts per forward pass")
+    device: str | None = runtime_only(None, description="torch device (default auto)")
+
+
+class OpenAIBackendConfig(_Backend):
+    """An OpenAI-compatible server; ``model`` is the served model name (default: the first
+    model the server lists)."""
+
+    name: Literal["openai"]
+    base_url: str | None = Field(None, description="server URL (else $OPENAI_BASE_URL)")
+    api_key: str | None = runtime_only(None, description="key (else $OPENAI_API_KEY)")
+    concurrency: int = runtime_only(4, ge=1, description="parallel requests")
+    timeout: FiniteFloat = runtime_only(60.0, gt=0, description="seconds per request")
+    max_retries: int = runtime_only(4, ge=0, description="retries of failed requests")
+    backoff: FiniteFloat = runtime_only(1.0, ge=0, description="first retry delay, doubled "
+                                                              "each time")
+
+
+class VllmBackendConfig(_Backend):
+    """vLLM: ``model`` is a model folder or hub id."""
+
+    name: Literal["vllm"]
+
+
+class CustomBackendConfig(_Backend):
+    """A user backend: ``name`` is ``package.module:Class``; it gets this config."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+BUILTIN_BACKENDS = ("llama-cpp", "transformers", "openai", "vllm")
+
+
+def _backend_tag(value: object) -> str | None:
+    name = value.get("name", "llama-cpp") if isinstance(value, dict) else getattr(value, "name",
+                                                                                  None)
+    if name in BUILTIN_BACKENDS:
+        return name
+    return "custom" if isinstance(name, str) and ":" in name else None
+
+
+def _known_backend(value: object) -> object:
+    tag = _backend_tag(value)
+    if tag is None:
+        name = value.get("name") if isinstance(value, dict) else getattr(value, "name", value)
+        raise ValueError(f"unknown backend {name!r} (known: {', '.join(BUILTIN_BACKENDS)}, "
+                         "or package.module:Class)")
+    return value
+
+
+BackendConfig = Annotated[
+    Annotated[LlamaCppBackendConfig, Tag("llama-cpp")]
+    | Annotated[TransformersBackendConfig, Tag("transformers")]
+    | Annotated[OpenAIBackendConfig, Tag("openai")]
+    | Annotated[VllmBackendConfig, Tag("vllm")]
+    | Annotated[CustomBackendConfig, Tag("custom")],
+    Discriminator(_backend_tag), BeforeValidator(_known_backend)]
+"""Which LLM runs and how: one model per backend, chosen by ``name`` (default llama-cpp)."""
+
+_BACKEND = TypeAdapter(BackendConfig)
+
+
+def backend_config(data: dict | None = None, /, **fields: Any) -> BackendConfig:
+    """Validate a backend from a mapping and/or keywords, e.g. ``backend_config(name="openai")``."""
+    return _BACKEND.validate_python({**(data or {}), **fields})
 
 
 class GenerateConfig(BaseModel):
@@ -80,16 +143,13 @@ class GenerateConfig(BaseModel):
     max_passage_chars: int = Field(2048, ge=100, description="passage cut for the prompt")
     attempts: int = Field(3, ge=1, description="generations tried per (passage, type)")
     seed: int = 13
-    batch_size: int = Field(10, ge=1, description="(passage, type) pairs written per flush")
+    batch_size: int = runtime_only(10, ge=1, description="(passage, type) pairs written per "
+                                                         "flush")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    backend: BackendConfig = Field(default_factory=BackendConfig)
+    backend: BackendConfig = Field(default_factory=LlamaCppBackendConfig,
+                                   description="which LLM runs and how")
 
     def fingerprint(self) -> dict:
-        """The settings that change the output; throughput knobs and secrets are left out."""
-        data = self.model_dump()
-        for key in ("batch_size",):
-            data.pop(key)
-        for key in ("api_key", "concurrency", "timeout", "max_retries", "backoff", "n_threads",
-                    "batch_size", "device"):
-            data["backend"].pop(key)
-        return data
+        """The settings that change the output: runtime-only fields (throughput knobs,
+        secrets) are left out."""
+        return results_dump(self)

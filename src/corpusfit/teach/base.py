@@ -13,7 +13,6 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
-from corpusfit.errors import ConfigError
 from corpusfit.teach.config import TeacherConfig
 
 Pair = tuple[str, str]
@@ -70,8 +69,6 @@ def build_teacher(config: TeacherConfig, corpus: Mapping[str, str] | None = None
         corpus: doc id -> text of the whole corpus; BM25 needs it for its term
             statistics (other kinds ignore it).
     """
-    if config.kind not in REGISTRY:
-        raise ConfigError(f"unknown teacher kind '{config.kind}' (known: {sorted(REGISTRY)})")
     module_name, attr = REGISTRY[config.kind].split(":")
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(config, corpus=corpus)

@@ -44,22 +44,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def teacher_from_args(args: argparse.Namespace):
-    from corpusfit.config import read_yaml
-    from corpusfit.errors import ConfigError
-    from corpusfit.teach.config import TEACHER_PRESETS, TeacherConfig
+    from pydantic import ValidationError
 
+    from corpusfit.config import read_yaml
+    from corpusfit.errors import ConfigError, describe_validation
+    from corpusfit.teach.config import TEACHER_PRESETS, teacher_config
+
+    data: dict = {}
     try:
         if args.teacher_config:
-            cfg = TeacherConfig.model_validate(read_yaml(args.teacher_config))
+            data = read_yaml(args.teacher_config)
+            cfg = teacher_config(data)
         elif args.teacher in TEACHER_PRESETS:
             cfg = TEACHER_PRESETS[args.teacher]()
         else:
-            cfg = TeacherConfig(kind=args.teacher, model=args.teacher_model or "")
-    except ValueError as e:
-        raise ConfigError(f"bad teacher: {e}") from e
+            data = {"kind": args.teacher}
+            if args.teacher_model:
+                data["model"] = args.teacher_model
+            cfg = teacher_config(data)
+    except ValidationError as e:
+        where = args.teacher_config or "--teacher"
+        raise ConfigError(f"bad teacher ({where}): {describe_validation(e, data=data)}") from None
     if args.threads:
-        members = [m.model_copy(update={"n_threads": args.threads}) for m in cfg.members]
-        cfg = cfg.model_copy(update={"n_threads": args.threads, "members": members})
+        cfg = _with_threads(cfg, args.threads)
+    return cfg
+
+
+def _with_threads(cfg, threads: int):
+    """--threads for every teacher (member) that runs on CPU threads."""
+    if cfg.kind == "ensemble":
+        return cfg.model_copy(update={"members": [_with_threads(m, threads)
+                                                  for m in cfg.members]})
+    if "n_threads" in type(cfg).model_fields:
+        return cfg.model_copy(update={"n_threads": threads})
     return cfg
 
 
@@ -89,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     config = label_config_from_args(args)
     shard = parse_shard(args.shard) if args.shard else None
     cache = Path(args.cache_dir) if args.cache_dir else Path(args.output) / "scores"
-    members = config.teacher.members or [config.teacher]
+    members = config.teacher.leaves()
     if args.merge_from:
         for m in members:
             n = merge_cache(cache, m.teacher_id(), args.merge_from)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.workspace import config_hash
 
 NormalizeOver = Literal["all_scored", "kept_lists"]
 TopScoreFilter = Literal["reference", "top_scores", "none"]
-TeacherKind = Literal["cross-encoder", "t5", "llm-judge", "query-likelihood", "bm25", "dense",
-                      "ensemble"]
 Backend = Literal["auto", "transformers", "llama-cpp", "openai"]
 
 QL_PROMPT = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
@@ -20,73 +19,142 @@ JUDGE_PROMPT = ("Passage: {passage}\nQuery: {query}\n"
                 "Is the passage relevant to the query? Answer yes or no.\nAnswer:")
 T5_PROMPT = "Query: {query} Document: {passage} Relevant:"
 
-# Fields that change speed or where a model runs, never its scores: not part of the
-# teacher id, so the cache is shared across machines and batch sizes.
-_RUNTIME_FIELDS = {"batch_size", "n_threads", "device", "base_url", "api_key_env", "kv_reuse",
-                   "max_retries", "embedding_cache"}
 
+class _Teacher(BaseModel):
+    """What every teacher kind shares: its identity (the cache key of its scores).
 
-class TeacherConfig(BaseModel):
-    """A teacher: what scores (query, passage) pairs, and how."""
+    Fields marked runtime-only (speed, place, retries) are not part of the identity,
+    so the score cache is shared across machines and batch sizes.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: TeacherKind = Field(description="cross-encoder | t5 | llm-judge | query-likelihood "
-                                          "| bm25 | dense | ensemble")
-    model: str = Field("", description="model folder, hub id, .gguf file or short name "
-                                       "(minilm, smollm2, qwen2.5-coder-0.5b)")
-    backend: Backend = Field("auto", description="causal-LM backend; auto: llama-cpp for "
-                                                 ".gguf models, else transformers")
+    kind: str
+
+    def identity(self) -> dict:
+        """The fields that determine the scores (what the cache is keyed by)."""
+        return results_dump(self)
+
+    def teacher_id(self) -> str:
+        """``kind-<hash>``: a name for this teacher's scores in the cache."""
+        return f"{self.kind}-{config_hash(self.identity())}"
+
+    def leaves(self) -> list[_Teacher]:
+        """The teachers that score pairs: the members of an ensemble, else itself."""
+        return [self]
+
+
+class _ModelTeacher(_Teacher):
+    model: str = Field(min_length=1, description="model folder, hub id, .gguf file or short "
+                                                 "name (minilm, smollm2, qwen2.5-coder-0.5b)")
+    batch_size: int = runtime_only(16, ge=1, description="pairs per forward pass")
+    device: str | None = runtime_only(None, description="torch device (default: cuda if "
+                                                        "available)")
+
+
+class CrossEncoderTeacherConfig(_ModelTeacher):
+    """A sentence-transformers cross-encoder."""
+
+    kind: Literal["cross-encoder"]
+    max_length: int = Field(512, ge=16, description="max tokens of query + passage")
+
+
+class T5TeacherConfig(_ModelTeacher):
+    """monoT5 / RankT5 relevance from a seq2seq model."""
+
+    kind: Literal["t5"]
     variant: Literal["monot5", "rankt5"] = Field("monot5", description="t5 scoring rule")
     true_token: str = Field("true", description="monoT5 'relevant' token")
     false_token: str = Field("false", description="monoT5 'not relevant' token")
     rank_token: str = Field("<extra_id_10>", description="RankT5 score token")
-    yes_token: str = Field(" yes", description="llm-judge 'relevant' answer token")
-    no_token: str = Field(" no", description="llm-judge 'not relevant' answer token")
+    prompt: str = Field("", description="prompt template with {query} and {passage}; "
+                                        "empty: the default")
+    max_length: int = Field(512, ge=16, description="max tokens of the prompt")
+
+
+class _CausalLMTeacher(_ModelTeacher):
+    backend: Backend = Field("auto", description="auto: llama-cpp for .gguf models, else "
+                                                 "transformers")
     prompt: str = Field("", description="prompt template with {query} and {passage}; "
                                         "empty: the kind's default")
-    max_passage_tokens: int = Field(256, ge=8, description="passage tokens kept (LLM kinds)")
-    max_query_tokens: int = Field(64, ge=1, description="query tokens kept (LLM kinds)")
-    max_length: int = Field(512, ge=16, description="max tokens (cross-encoder, t5)")
-    batch_size: int = Field(16, ge=1, description="pairs per forward pass")
-    kv_reuse: bool = Field(True, description="query-likelihood/llm-judge: reuse the "
-                                             "passage prefix's KV cache across queries")
-    n_threads: int | None = Field(None, description="CPU threads for llama-cpp")
-    device: str | None = Field(None, description="torch device (default: cuda if available)")
-    embedding_cache: str | None = Field(None, description="dense: embedding cache folder")
-    base_url: str | None = Field(None, description="OpenAI-compatible server URL (llm-judge)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="env var holding the API key")
-    max_retries: int = Field(3, ge=0, description="retries per request to a server")
-    members: list[TeacherConfig] = Field(default_factory=list,
-                                         description="ensemble: member teachers")
+    max_passage_tokens: int = Field(256, ge=8, description="passage tokens kept")
+    max_query_tokens: int = Field(64, ge=1, description="query tokens kept")
+    kv_reuse: bool = runtime_only(True, description="reuse the passage prefix's KV cache "
+                                                    "across queries")
+    n_threads: int | None = runtime_only(None, description="CPU threads for llama-cpp")
+
+
+class QueryLikelihoodTeacherConfig(_CausalLMTeacher):
+    """log P(query | passage) under a causal LM."""
+
+    kind: Literal["query-likelihood"]
+
+
+class LLMJudgeTeacherConfig(_CausalLMTeacher):
+    """Yes/no logit difference of a causal LM asked whether the passage is relevant."""
+
+    kind: Literal["llm-judge"]
+    yes_token: str = Field(" yes", description="'relevant' answer token")
+    no_token: str = Field(" no", description="'not relevant' answer token")
+    base_url: str | None = runtime_only(None, description="OpenAI-compatible server URL")
+    api_key_env: str = runtime_only("OPENAI_API_KEY", description="env var holding the API key")
+    max_retries: int = runtime_only(3, ge=0, description="retries per request to a server")
+
+
+class BM25TeacherConfig(_Teacher):
+    """BM25 over the corpus (no model)."""
+
+    kind: Literal["bm25"]
+
+
+class DenseTeacherConfig(_ModelTeacher):
+    """Cosine similarity of a dense embedding model."""
+
+    kind: Literal["dense"]
+    embedding_cache: str | None = runtime_only(None, description="embedding cache folder")
+
+
+MemberConfig = Annotated[CrossEncoderTeacherConfig | T5TeacherConfig | LLMJudgeTeacherConfig
+                         | QueryLikelihoodTeacherConfig | BM25TeacherConfig | DenseTeacherConfig,
+                         Field(discriminator="kind")]
+"""A teacher that scores pairs itself (any kind but an ensemble: ensembles do not nest)."""
+
+
+class EnsembleTeacherConfig(_Teacher):
+    """Weighted sum of the members' per-query z-scores."""
+
+    kind: Literal["ensemble"]
+    members: list[MemberConfig] = Field(description="member teachers")
     weights: list[FiniteFloat] = Field(default_factory=list,
-                                 description="ensemble: weight per member (default: all 1)")
+                                       description="weight per member (default: all 1)")
 
     @model_validator(mode="after")
-    def _check(self) -> TeacherConfig:
-        if self.kind == "ensemble":
-            if not self.members:
-                raise ValueError("an ensemble needs members")
-            if any(m.kind == "ensemble" for m in self.members):
-                raise ValueError("ensembles cannot be nested")
-            if self.weights and len(self.weights) != len(self.members):
-                raise ValueError(f"{len(self.weights)} weights for {len(self.members)} members")
-        elif self.kind not in ("bm25",) and not self.model:
-            raise ValueError(f"teacher kind '{self.kind}' needs a model")
+    def _check(self) -> EnsembleTeacherConfig:
+        if not self.members:
+            raise ValueError("an ensemble needs members")
+        if self.weights and len(self.weights) != len(self.members):
+            raise ValueError(f"{len(self.weights)} weights for {len(self.members)} members")
         return self
 
     def member_weights(self) -> list[float]:
         return list(self.weights) if self.weights else [1.0] * len(self.members)
 
-    def identity(self) -> dict:
-        """The fields that determine the scores (what the cache is keyed by)."""
-        data = self.model_dump(mode="json", exclude=_RUNTIME_FIELDS)
-        data["members"] = [m.identity() for m in self.members]
-        return data
+    def leaves(self) -> list[_Teacher]:
+        return list(self.members)
 
-    def teacher_id(self) -> str:
-        """``kind-<hash>``: a name for this teacher's scores in the cache."""
-        return f"{self.kind}-{config_hash(self.identity())}"
+
+TeacherConfig = Annotated[MemberConfig | EnsembleTeacherConfig, Field(discriminator="kind")]
+"""A teacher: one model per kind, chosen by ``kind``; an unknown kind fails validation."""
+
+TEACHER_KINDS = ("cross-encoder", "t5", "llm-judge", "query-likelihood", "bm25", "dense",
+                 "ensemble")
+
+_TEACHER = TypeAdapter(TeacherConfig)
+
+
+def teacher_config(data: dict | None = None, /, **fields: Any) -> TeacherConfig:
+    """Validate a teacher from a mapping and/or keywords, e.g. ``teacher_config(kind="bm25")``."""
+    return _TEACHER.validate_python({**(data or {}), **fields})
 
 
 def offline_teacher() -> TeacherConfig:
@@ -96,16 +164,16 @@ def offline_teacher() -> TeacherConfig:
     shared collections and labels a demo's 30,000 pairs in seconds; the LLM
     ensemble below ranks a little better where measured but costs hours of CPU.
     """
-    return TeacherConfig(kind="ensemble", members=[TeacherConfig(kind="dense", model="minilm"),
-                                                   TeacherConfig(kind="bm25")])
+    return teacher_config(kind="ensemble", members=[{"kind": "dense", "model": "minilm"},
+                                                    {"kind": "bm25"}])
 
 
 def offline_ql_teacher() -> TeacherConfig:
     """z(MiniLM) + z(BM25) + z(SmolLM2-135M query likelihood): for when CPU hours are available."""
-    return TeacherConfig(kind="ensemble", members=[
-        TeacherConfig(kind="dense", model="minilm"),
-        TeacherConfig(kind="bm25"),
-        TeacherConfig(kind="query-likelihood", model="smollm2"),
+    return teacher_config(kind="ensemble", members=[
+        {"kind": "dense", "model": "minilm"},
+        {"kind": "bm25"},
+        {"kind": "query-likelihood", "model": "smollm2"},
     ])
 
 

@@ -49,7 +49,7 @@ def with_embedding_cache(teacher: TeacherConfig, folder: Path) -> TeacherConfig:
     """Dense members (and a dense teacher) keep passage embeddings next to the score cache."""
     if teacher.kind == "dense" and teacher.embedding_cache is None:
         return teacher.model_copy(update={"embedding_cache": str(folder)})
-    if teacher.members:
+    if teacher.kind == "ensemble":
         members = [with_embedding_cache(m, folder) for m in teacher.members]
         return teacher.model_copy(update={"members": members})
     return teacher

@@ -88,13 +88,8 @@ def _import_class(spec: str) -> type:
 
 def create_backend(config: BackendConfig) -> Backend:
     """Build the backend named by ``config.name`` (a registry key or ``module:Class``)."""
-    if config.name in REGISTRY:
-        cls = _import_class(REGISTRY[config.name])
-    elif ":" in config.name:
-        cls = _import_class(config.name)
-    else:
-        raise ConfigError(f"unknown backend '{config.name}' (known: {', '.join(REGISTRY)}, "
-                          "or module:Class)")
+    # The config's type admits only registered names and module:Class.
+    cls = _import_class(REGISTRY.get(config.name, config.name))
     backend = cls(config)
     if not isinstance(backend, Backend):
         raise ConfigError(f"backend '{config.name}' lacks name, model_name, generate or close")

@@ -1,0 +1,48 @@
+"""Field markers the config models share.
+
+A *runtime-only* field changes how fast or where work runs (threads, batch sizes,
+devices, caches, retries, secrets), never what it produces. It is marked on the
+field itself, and every fingerprint or cache key is the model's dump without
+those fields, so no list of names is kept by hand next to the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
+from pydantic_core import to_jsonable_python
+
+RUNTIME_ONLY = "runtime_only"
+
+
+def runtime_only(default: Any = ..., **kwargs: Any) -> Any:
+    """``Field(...)`` for a setting that never changes results (left out of fingerprints)."""
+    return Field(default, json_schema_extra={RUNTIME_ONLY: True}, **kwargs)
+
+
+def is_runtime_only(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get(RUNTIME_ONLY))
+
+
+def runtime_fields(model: type[BaseModel]) -> set[str]:
+    """Names of ``model``'s runtime-only fields (not of nested models)."""
+    return {name for name, f in model.model_fields.items() if is_runtime_only(f)}
+
+
+def results_dump(value: Any) -> Any:
+    """JSON-able dump of a model without runtime-only fields, at every depth.
+
+    Field order and values equal ``model_dump(mode="json", exclude=...)``, so hashes of
+    it are stable.
+    """
+    if isinstance(value, BaseModel):
+        return {name: results_dump(getattr(value, name))
+                for name, f in type(value).model_fields.items() if not is_runtime_only(f)}
+    if isinstance(value, list | tuple):
+        return [results_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: results_dump(v) for k, v in value.items()}
+    return to_jsonable_python(value)
