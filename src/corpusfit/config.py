@@ -9,9 +9,6 @@ relative to the working directory, like on the command line.
 from __future__ import annotations
 
 import importlib
-import re
-import textwrap
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +109,8 @@ def pipeline_config_class() -> type[RootSettings]:
     return _ROOT
 
 
-def _format_errors(source: str, err: ValidationError) -> str:
-    return f"{source}: {describe_validation(err)}"
+def _format_errors(source: str, err: ValidationError, data: Any = None) -> str:
+    return f"{source}: {describe_validation(err, data=data)}"
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -169,7 +166,7 @@ def validate_config(data: dict, source: str = "config") -> RootSettings:
     try:
         return pipeline_config_class().model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(source, e)) from None
+        raise ConfigError(_format_errors(source, e, data)) from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
@@ -202,7 +199,7 @@ def variant_train_config(config: RootSettings, name: str) -> BaseModel:
     try:
         return type(train).model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(_format_errors(f"variants.{name}", e)) from None
+        raise ConfigError(_format_errors(f"variants.{name}", e, merged)) from None
 
 
 def _merge_model(model: type[BaseModel], base: dict, update: dict) -> dict:
@@ -226,112 +223,3 @@ def dump_config(config: RootSettings) -> str:
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation,
                                                                    BaseModel) else None
-
-
-def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation)
-    for junk in ("typing.", "pathlib.", "corpusfit.", "teach.config.", "NoneType"):
-        text = text.replace(junk, "None" if junk == "NoneType" else "")
-    return re.sub(r"Literal\[([^\]]*)\]", lambda m: "{" + m.group(1).replace("'", "")
-                  .replace(", ", " / ") + "}", text)
-
-
-def _inline_yaml(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True)
-    return text.removesuffix("\n").removesuffix("\n...").strip()
-
-
-def _field_default(field: Any) -> Any:
-    value = field.get_default(call_default_factory=True)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def commented_yaml(model: type[BaseModel], indent: int = 0,
-                   values: dict | None = None) -> list[str]:
-    """YAML lines for ``model``'s fields with their values, each preceded by its description.
-
-    ``values`` (a dumped instance) wins over the class defaults; a nested section's
-    default instance is used as it is (e.g. a default teacher that is an ensemble).
-    """
-    pad = " " * indent
-    lines: list[str] = []
-    for name, field in model.model_fields.items():
-        desc = (field.description or "").strip()
-        if desc:
-            lines += [f"{pad}# {part}" for part in textwrap.wrap(desc, 96 - indent)]
-        if values and name in values:
-            value = values[name]
-        elif field.is_required():
-            lines.append(f"{pad}{name}: null  # required ({_type_name(field.annotation)})")
-            continue
-        else:
-            value = _field_default(field)
-        nested = _nested_model(field.annotation)
-        if nested is not None and isinstance(value, dict):
-            lines.append(f"{pad}{name}:")
-            lines += commented_yaml(nested, indent + 2, value)
-            if indent == 0:
-                lines.append("")
-            continue
-        lines += _value_lines(pad, name, _strip_item_defaults(field.annotation, value))
-    return lines
-
-
-def _strip_item_defaults(annotation: Any, value: Any) -> Any:
-    """For a list of models, drop keys left at their defaults so the file stays readable."""
-    args = typing.get_args(annotation)
-    item = _nested_model(args[0]) if len(args) == 1 else None
-    if item is None or not isinstance(value, list):
-        return value
-    defaults = {n: _field_default(f) for n, f in item.model_fields.items() if not f.is_required()}
-    return [{k: v for k, v in x.items() if k not in defaults or defaults[k] != v}
-            if isinstance(x, dict) else x for x in value]
-
-
-def _value_lines(pad: str, name: str, value: Any) -> list[str]:
-    nested = isinstance(value, list | dict) and any(
-        isinstance(x, list | dict) for x in (value.values() if isinstance(value, dict) else value))
-    if not nested:
-        return [f"{pad}{name}: {_inline_yaml(value)}"]
-    block = yaml.safe_dump(value, default_flow_style=None, sort_keys=False, width=96,
-                           allow_unicode=True)
-    return [f"{pad}{name}:"] + [f"{pad}  {line}" for line in block.splitlines()]
-
-
-def init_text(values: dict | None = None) -> str:
-    """The file ``corpusfit init`` writes: every option, its default and what it means."""
-    head = ["# corpusfit pipeline config: `corpusfit run THIS_FILE`.",
-            "# Every key below is shown with its default; delete what you do not change.",
-            "# Unknown keys are errors. Override any key on the command line with",
-            "# --set section.key=value (e.g. --set train.lr=1e-4).", ""]
-    return "\n".join(head + commented_yaml(pipeline_config_class(), values=values)) + "\n"
-
-
-def reference_markdown() -> str:
-    """A Markdown table of every option (key, type, default, description) for the README."""
-    rows = ["| key | type | default | description |", "|---|---|---|---|"]
-
-    def walk(model: type[BaseModel], prefix: str, values: dict) -> None:
-        for name, field in model.model_fields.items():
-            if name in values:
-                value = values[name]
-            else:
-                value = None if field.is_required() else _field_default(field)
-            nested = _nested_model(field.annotation)
-            if nested is not None and isinstance(value, dict):
-                walk(nested, f"{prefix}{name}.", value)
-                continue
-            value = _strip_item_defaults(field.annotation, value)
-            default = "required" if field.is_required() and name not in values else \
-                _inline_yaml(value)
-            desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
-            kind = _type_name(field.annotation).replace("|", "\\|")
-            rows.append(f"| `{prefix}{name}` | {kind} | `{default}` | {desc} |")
-
-    walk(pipeline_config_class(), "", {})
-    return "\n".join(rows) + "\n"
