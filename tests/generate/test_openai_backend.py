@@ -119,15 +119,17 @@ def test_openai_backend_retries_rejects_and_counts(server, tmp_path):
 
 def test_openai_backend_resamples_garbage_when_attempts_allow(server, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text(json.dumps({"_id": "GARBAGE", "text": "GARBAGE passage"}) + "\n")
+    # OK1 is accepted: a stage that accepts nothing is an error of its own.
+    corpus.write_text("".join(json.dumps({"_id": i, "text": f"{i} passage about wings"}) + "\n"
+                              for i in ("GARBAGE", "OK1")))
     run_ingest(IngestConfig(), corpus, tmp_path / "ing")
     backend = backend_config(name="openai", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                             model="given-model", max_retries=0)
-    summary = run_generate(GenerateConfig(types=["claim"], attempts=3, backend=backend),
+    summary = run_generate(GenerateConfig(types=["question"], attempts=3, backend=backend),
                            tmp_path / "ing", tmp_path / "gen", progress=False)
     assert server.seen["GARBAGE"] == 3
     assert summary.retried == {"backend_error": 2, "server_retry": 0}
-    assert summary.rejected["claim"] == {"backend_error": 1}
+    assert summary.rejected["question"] == {"backend_error": 1}
     assert server.bodies[0]["model"] == "given-model"
 
 

@@ -2,7 +2,10 @@
 
 Results are appended in flushed batches to ``queries.jsonl`` and ``rejected.jsonl``;
 a rerun (also after ``kill -9``) reads both files, skips every (passage, type)
-already recorded and continues.
+already recorded and continues. A server that is unreachable (or refuses every request)
+rejects nothing: its pairs stay pending, the stage stops with an error naming how many,
+and a rerun sends exactly those; ``backend_error`` records of earlier versions are tried
+again too. A stage that ends with no accepted query is an error, not an empty output.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from corpusfit.data.ingest import read_ids
 from corpusfit.data.readers import load_corpus
-from corpusfit.errors import DataError
+from corpusfit.errors import CorpusfitError, DataError
 from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
 from corpusfit.generate.cleaning import Cleaned, clean_output, duplicate_key
 from corpusfit.generate.config import GenerateConfig
@@ -47,6 +50,14 @@ STATE = "state.json"
 Key = tuple[str, str]  # (source_id, type)
 
 
+class BackendUnavailable(CorpusfitError):
+    """The server stopped answering; finished pairs are kept and a rerun continues."""
+
+
+class NoQueriesAccepted(CorpusfitError):
+    """Every pair was rejected: nothing for the next stage to work with."""
+
+
 def query_id(source_id: str, qtype: str) -> str:
     """Deterministic qid: one query per (passage, type)."""
     return f"{source_id}@{qtype}"
@@ -65,6 +76,8 @@ class _Session:
     groups: list[ExampleGroup] = field(default_factory=list)
     retried: Counter = field(default_factory=Counter)
     generations: int = 0
+    outage: tuple[str, str] | None = None  # (why, last error) when the server failed
+    finished: int = 0  # pairs recorded in this run
 
 
 def _load_passages(ingest_dir: Path) -> tuple[dict[str, str], list[str]]:
@@ -104,7 +117,9 @@ def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str
         kept, dropped = [], 0
         for rec in iter_jsonl_tolerant(out / name):
             key = (rec["source_id"], rec["type"])
-            if key not in wanted or key in done:
+            # A backend error says nothing about the query (older versions stored outages
+            # so): it is tried again.
+            if key not in wanted or key in done or rec.get("reason") == "backend_error":
                 dropped += 1
                 continue
             done.add(key)
@@ -170,15 +185,38 @@ def _run_batch(s: _Session, keys: list[Key]) -> list[dict]:
         retry = []
         for key, req, comp in zip(pending, requests, comps):
             s.retried["server_retry"] += comp.retries
+            if comp.unavailable:  # the server failed, not the query: the pair stays pending
+                s.outage = (comp.unavailable, comp.error or "no answer")
+                final.pop(key, None)
+                continue
             final[key] = _judge(s, req, comp, attempt)
             if "reason" in final[key]:
                 retry.append(key)
                 if attempt + 1 < s.config.attempts:
                     s.retried[final[key]["reason"]] += 1
         pending = retry
-        if not pending:
+        if s.outage and attempt + 1 < s.config.attempts:
+            for key in pending:  # not through its attempts yet: pending, not rejected
+                final.pop(key, None)
+        if not pending or s.outage:
             break
-    return [final[k] for k in keys]
+    return [final[k] for k in keys if k in final]
+
+
+def _check_outcome(s: _Session | None, out: Path, wanted: int, pending: int,
+                   summary: GenerateSummary) -> None:
+    """Stop the stage (no manifest) when the server stopped answering or nothing passed."""
+    if s is not None and s.outage:
+        left = pending - s.finished
+        why, error = s.outage
+        raise BackendUnavailable(f"generate: {why}: {left} of {wanted} pairs pending; "
+                                 f"rerun to continue (last error: {error})")
+    if summary.total_accepted == 0:
+        reasons = ", ".join(f"{r} {n}" for r, n in
+                            sum(summary.rejected.values(), Counter()).most_common()) or "none"
+        raise NoQueriesAccepted(f"generate: no query accepted for {wanted} (passage, type) "
+                                f"pairs (rejections: {reasons}); nothing to mine. See "
+                                f"{out / REJECTED} and try another model or more attempts")
 
 
 def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool) -> None:
@@ -195,8 +233,11 @@ def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool
                 finished += 1
             good.flush()
             bad.flush()
+            s.finished = finished
             bar.update(len(records))
-            bar.set_postfix(accept=f"{accepted / finished:.0%}")
+            bar.set_postfix(accept=f"{accepted / max(finished, 1):.0%}")
+            if s.outage:
+                break
     bar.close()
 
 
@@ -235,4 +276,5 @@ def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: st
                         new_records=len(pending),
                         generations=session.generations if session else 0,
                         retried=dict(session.retried) if session else {})
+    _check_outcome(session, out, len(wanted), len(pending), summary)
     return summary

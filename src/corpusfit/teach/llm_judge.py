@@ -2,8 +2,10 @@
 
 Local models (transformers, llama-cpp GGUF) reuse the passage prefix's KV
 cache like query likelihood; an OpenAI-compatible server is asked for one
-token with logprobs. Server failures are retried, then raised; answers whose
-top logprobs lack "yes" or "no" get a floor value and are counted.
+token with logprobs. Transient server failures are retried (:mod:`corpusfit.retry`,
+each request bounded by a timeout), then raised; other failures (a refused key, a
+bad request) are raised at once. Answers whose top logprobs lack "yes" or "no" get a
+floor value and are counted.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from collections.abc import Mapping, Sequence
 
 from corpusfit.errors import ConfigError, CorpusfitError
+from corpusfit.retry import REQUEST_TIMEOUT, RetryPolicy, describe
 from corpusfit.teach.base import Pair, Teacher
 from corpusfit.teach.causal_lm import PrefixLM, load_prefix_lm
 from corpusfit.teach.config import JUDGE_PROMPT, TeacherConfig
@@ -80,27 +82,27 @@ class OpenAIJudge(Teacher):
                 from openai import OpenAI
             except ImportError as e:
                 raise CorpusfitError("backend openai needs the openai package") from e
+            # Retries are ours (transient errors only); the client's would multiply them.
             client = OpenAI(base_url=config.base_url,
-                            api_key=os.environ.get(config.api_key_env, "none"))
+                            api_key=os.environ.get(config.api_key_env, "none"),
+                            timeout=REQUEST_TIMEOUT, max_retries=0)
         self.client = client
         self.template = config.prompt or JUDGE_PROMPT
         self.stats = {"requests": 0, "retries": 0, "missing_yes_no": 0}
 
     def _top_logprobs(self, prompt: str) -> dict[str, float]:
-        for attempt in range(self.config.max_retries + 1):
-            try:
-                self.stats["requests"] += 1
-                resp = self.client.completions.create(
-                    model=self.config.model, prompt=prompt, max_tokens=1, temperature=0.0,
-                    logprobs=20)
-                return dict(resp.choices[0].logprobs.top_logprobs[0])
-            except Exception as e:  # noqa: BLE001 - any server/network error is retried
-                if attempt == self.config.max_retries:
-                    raise CorpusfitError(f"judge server failed {attempt + 1} times: {e}") from e
-                self.stats["retries"] += 1
-                logger.warning("judge request failed (%s); retrying", e)
-                time.sleep(min(2 ** attempt, 30))
-        raise AssertionError("unreachable")
+        def ask():
+            self.stats["requests"] += 1
+            return self.client.completions.create(
+                model=self.config.model, prompt=prompt, max_tokens=1, temperature=0.0,
+                logprobs=20)
+
+        try:
+            resp, retries = RetryPolicy(self.config.max_retries).call(ask, "judge request")
+        except Exception as e:
+            raise CorpusfitError(f"judge server failed: {describe(e)}") from e
+        self.stats["retries"] += retries
+        return dict(resp.choices[0].logprobs.top_logprobs[0])
 
     def _score(self, top: dict[str, float]) -> float:
         floor = min(top.values(), default=-30.0) - 1.0

@@ -42,11 +42,16 @@ class Request:
 
 @dataclass(frozen=True)
 class Completion:
-    """Raw model text, or ``None`` and the error that remained after retries."""
+    """Raw model text, or ``None`` and the error that remained after retries.
+
+    ``unavailable``: why the server, not the request, failed ("server unreachable"
+    after retries, "server refused the requests"); the pair is kept pending, not rejected.
+    """
 
     text: str | None
     error: str | None = None
     retries: int = 0
+    unavailable: str = ""
 
 
 @runtime_checkable

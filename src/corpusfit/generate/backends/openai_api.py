@@ -1,20 +1,22 @@
 """OpenAI-compatible chat server backend (vLLM serve, llama.cpp server, Ollama, TGI, OpenAI).
 
-The retry loop is ours rather than the client's ``max_retries`` so that every
-retry is counted and reported; the client's own ``timeout`` bounds each request.
+Retries follow :mod:`corpusfit.retry` rather than the client's ``max_retries`` so that
+every retry is counted and reported; the client's own ``timeout`` bounds each request.
+A server that stays unreachable or refuses every request (key, model) yields
+completions marked ``unavailable``: the runner keeps those pairs pending instead of
+rejecting them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from corpusfit.errors import ConfigError
 from corpusfit.generate.backends.base import Completion, Request
 from corpusfit.generate.config import BackendConfig, SamplingConfig
+from corpusfit.retry import RetryPolicy, describe, is_refused, is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +39,17 @@ class OpenAIBackend:
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key,
                                      timeout=config.timeout, max_retries=0)
         self._config = config
+        self._policy = RetryPolicy(config.max_retries, config.backoff)
         self.model_name = config.model or self._first_served_model()
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency)
 
     def _first_served_model(self) -> str:
         try:
-            models = self._client.models.list().data
+            models, _ = self._policy.call(lambda: self._client.models.list().data,
+                                          "listing models")
         except self._openai.OpenAIError as e:
             raise ConfigError(f"backend 'openai': no model given and listing models failed: "
-                              f"{e}") from e
+                              f"{describe(e)}") from e
         if not models:
             raise ConfigError("backend 'openai': the server lists no models; give one")
         return models[0].id
@@ -53,32 +57,28 @@ class OpenAIBackend:
     def generate(self, requests: list[Request], sampling: SamplingConfig) -> list[Completion]:
         return list(self._pool.map(lambda r: self._one(r, sampling), requests))
 
-    def _transient(self, error: Exception) -> bool:
-        o = self._openai
-        return isinstance(error, (o.APITimeoutError, o.APIConnectionError, o.RateLimitError,
-                                  o.InternalServerError))
-
     def _one(self, request: Request, sampling: SamplingConfig) -> Completion:
         cfg = self._config
-        for attempt in range(cfg.max_retries + 1):
-            try:
-                resp = self._client.chat.completions.create(
-                    model=self.model_name, messages=request.messages, seed=request.seed,
-                    temperature=sampling.temperature, top_p=sampling.top_p,
-                    max_tokens=request.token_budget(sampling),
-                    stop=sampling.stop or None, **cfg.options)
-                return Completion(resp.choices[0].message.content or "", retries=attempt)
-            except Exception as e:  # noqa: BLE001 - every failure is reported, none dropped
-                error = f"{type(e).__name__}: {str(e)[:200]}"
-                if not self._transient(e) or attempt == cfg.max_retries:
-                    logger.warning("request for %s/%s failed: %s", request.source_id,
-                                   request.type, error)
-                    return Completion(None, error=error, retries=attempt)
-                delay = cfg.backoff * 2 ** attempt * (0.5 + random.random())
-                logger.info("retrying %s/%s in %.2fs after %s", request.source_id, request.type,
-                            delay, error)
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+
+        def create():
+            return self._client.chat.completions.create(
+                model=self.model_name, messages=request.messages, seed=request.seed,
+                temperature=sampling.temperature, top_p=sampling.top_p,
+                max_tokens=request.token_budget(sampling),
+                stop=sampling.stop or None, **cfg.options)
+
+        try:
+            resp, retries = self._policy.call(create, f"{request.source_id}/{request.type}")
+            return Completion(resp.choices[0].message.content or "", retries=retries)
+        except Exception as e:  # noqa: BLE001 - every failure is reported, none dropped
+            error = describe(e)
+            # The server's state, not the query's: these pairs stay pending.
+            outage = ("server unreachable" if is_transient(e) else
+                      "server refused the requests" if is_refused(e) else "")
+            logger.warning("request for %s/%s failed: %s", request.source_id, request.type,
+                           error)
+            return Completion(None, error=error, retries=cfg.max_retries if is_transient(e)
+                              else 0, unavailable=outage)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
