@@ -8,9 +8,10 @@ import pickle
 import pytest
 from safetensors import safe_open
 
+from corpusfit.stages.train import run_train
 from corpusfit.train.checkpoint import CHECKPOINT
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import STATE_DIR, run_train
+from corpusfit.train.loop import STATE_DIR
 
 
 class Payload:
