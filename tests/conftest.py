@@ -28,7 +28,9 @@ def _build_tiny_bert(folder: Path, seed: int = 0, hidden: int = 32) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # Positional: transformers 4 names it vocab_file, 5 names it vocab (and silently ignores
+    # vocab_file, leaving a 5-token vocabulary that maps every word to [UNK]).
+    tok = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=hidden, num_hidden_layers=2,

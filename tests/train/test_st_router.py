@@ -11,8 +11,8 @@ import pytest
 
 from corpusfit.errors import CorpusfitError
 from corpusfit.retrieve.encoder import DenseEncoder
+from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import run_train
 
 LONG_QUERY = "what is the lift and drag of a wing in supersonic flow over a flat plate"
 

@@ -9,6 +9,9 @@ Every loss takes ``(q, p, batch)``:
 and returns a dict of named scalar components, so each can be logged. Cosine
 similarity is used throughout (inputs are normalized here, a no-op for
 normalized encoders).
+
+The same modules train through sentence-transformers' own trainer via
+:mod:`corpusfit.train.st_losses` (its ``forward(sentence_features, labels)`` door).
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from corpusfit.errors import ConfigError
 from corpusfit.train.config import LossConfig, LossName
 
 # Finite stand-in for -inf where a masked entry later meets multiplication by zero:
 # ``0 * -inf`` is NaN in the backward pass, ``0 * -1e4`` is not.
 _MASKED = -1e4
+
+
+def _default(name: str) -> float:
+    """A loss constant's default: LossConfig's, the one place defaults live."""
+    return LossConfig.model_fields[name].default
 
 
 @dataclass
@@ -74,7 +83,8 @@ class ListwiseKL(nn.Module):
     masked; averaged over queries.
     """
 
-    def __init__(self, student_temperature: float = 0.05, teacher_temperature: float = 0.3):
+    def __init__(self, student_temperature: float = _default("student_temperature"),
+                 teacher_temperature: float = _default("teacher_temperature")):
         super().__init__()
         self.ts, self.tt = student_temperature, teacher_temperature
 
@@ -98,7 +108,8 @@ class InfoNCE(nn.Module):
     above ``ratio x`` i's top score.
     """
 
-    def __init__(self, temperature: float = 0.01, false_negative_ratio: float | None = 0.6,
+    def __init__(self, temperature: float = _default("infonce_temperature"),
+                 false_negative_ratio: float | None = _default("false_negative_ratio"),
                  name: str = "infonce"):
         super().__init__()
         self.t, self.ratio, self.name = temperature, false_negative_ratio, name
@@ -154,7 +165,10 @@ def build_loss(name: LossName, cfg: LossConfig) -> nn.Module:
         return InfoNCE(cfg.infonce_temperature, cfg.false_negative_ratio, "infonce")
     if name == "infonce_plain":
         return InfoNCE(cfg.infonce_temperature, None, "infonce_plain")
-    return MarginMSE()
+    if name == "marginmse":
+        return MarginMSE()
+    raise ConfigError(f"unknown loss '{name}' (known: listwise, infonce, infonce_plain, "
+                      "marginmse)")
 
 
 class Objective(nn.Module):
