@@ -172,7 +172,9 @@ def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict
         if p.is_dir():
             hashed[name] = config_hash(sorted(
                 (str(f.relative_to(p)), file_sha256(f)) for f in p.rglob("*")
-                if f.is_file() and f.name != ".lock"))  # the lock holds a pid, not data
+                # the lock holds a pid, a model card is prose (the evaluate stage adds its
+                # metrics to the card of a model it evaluates): neither is data
+                if f.is_file() and f.name not in {".lock", "README.md"}))
         else:
             hashed[name] = file_sha256(p) if p.exists() else "missing"
     return {"config_hash": config_hash(config), "inputs": hashed, "version": __version__}

@@ -11,6 +11,7 @@ from typing import ClassVar
 from corpusfit.evaluate.stage import EvaluateConfig, evaluate_models
 from corpusfit.stages.base import StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
+from corpusfit.train.card import record_evaluation
 from corpusfit.workspace import read_json
 
 
@@ -45,6 +46,8 @@ class EvaluateStage:
         metrics, counts, timings = evaluate_models(self.config, ctx.out, self.models,
                                                    self.test_data, self.lists, self.corpus,
                                                    self.cache_dir)
+        if metrics:  # the card of each model evaluated carries its numbers
+            record_evaluation(self.models, metrics)
         return StageResult(counts, timings, metrics)
 
 

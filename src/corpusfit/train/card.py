@@ -7,6 +7,14 @@ import logging
 from pathlib import Path
 
 from corpusfit import __version__
+from corpusfit.train.card_meta import (
+    METRICS_HEADING,
+    front_matter,
+    hub_id,
+    recipe_from_run,
+    render_front_matter,
+    update_metrics,
+)
 from corpusfit.train.selection import kept_base_sentence
 from corpusfit.workspace import write_text
 
@@ -54,38 +62,88 @@ def _intro(base_model: str, where: str, mode: str, result: dict | None) -> str:
             f"(mode: `{mode}`).")
 
 
-def _metrics_section(metrics: dict | None) -> str:
+def metrics_section(metrics: dict | None) -> str:
+    """Metrics of every evaluated model (this one marked), or how to evaluate."""
     if not metrics:
-        return "Not evaluated yet (run `corpusfit eval --retriever THIS_FOLDER`).\n"
+        return ("Not evaluated yet: run `corpusfit eval --data BEIR_FOLDER --retriever "
+                "THIS_FOLDER` (BEIR_FOLDER holds corpus.jsonl, queries.jsonl, qrels/).\n")
     rows = [{"model": name, **vals} for name, vals in metrics.get("models", {}).items()]
     cols = ["model", *sorted({k for r in rows for k in r if k != "model"})]
-    return f"On `{metrics.get('data', '?')}`:\n\n" + _table(rows, cols)
+    this = f" (this model: `{metrics['this']}`)" if metrics.get("this") else ""
+    text = f"On `{metrics.get('data', '?')}`{this}:\n\n" + _table(rows, cols)
+    vs = metrics.get("vs_baseline")
+    if vs:
+        text += (f"\n{vs.get('metric', 'nDCG@10')} vs `{metrics.get('baseline')}`: "
+                 f"{vs['delta']:+.4f} (paired permutation test p = "
+                 f"{vs['p_permutation']:.3g}).\n")
+    return text
+
+
+def _recipe(mode: str, config: dict, counts: dict, run: dict) -> str:
+    student = config.get("student", "")
+    objective = " + ".join(f"{w:g} x {name}" for name, w in config.get("objective", {}).items())
+    rows = [("generator (synthetic queries)", run.get("generator", "not recorded")),
+            ("teacher (scores the lists)", run.get("teacher", "not recorded")),
+            ("student (base model)", f"`{hub_id(student) or Path(student).name}`"),
+            ("objective", objective), ("mode", f"`{mode}`"),
+            ("queries (train / dev)",
+             f"{counts.get('train_queries', 0)} / {counts.get('dev_queries', 0)}"),
+            ("passages in the lists", counts.get("passages", 0))]
+    return "| | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+
+
+def _usage(mode: str) -> str:
+    how = ("queries go through the trained query route and documents through the base "
+           "model's document route" if mode == "query_only" else
+           "queries and documents use the same weights (with their prompts, if any)")
+    return f"""```python
+from sentence_transformers import SentenceTransformer
+
+model = SentenceTransformer("THIS_FOLDER")  # or the hub id it was uploaded under
+queries = model.encode_query(["what is the lift of a wing?"])
+documents = model.encode_document(["Lift is the force that holds an aircraft in the air."])
+print(model.similarity(queries, documents))
+```
+
+`encode_query` and `encode_document` matter: {how}. sentence-transformers 5.0 or later
+reads this folder. With corpusfit: `corpusfit eval --data BEIR_FOLDER --retriever THIS_FOLDER`.
+"""
 
 
 def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts: dict,
                history: list[dict], summary: dict, metrics: dict | None = None,
                base_path: str | None = None, result: dict | None = None) -> None:
-    """Write ``folder/README.md`` describing how the model was trained.
+    """Write ``folder/README.md``: hub metadata, recipe, usage, training and metrics.
 
     ``result`` is the train stage's selection (:func:`~corpusfit.train.selection.
-    selection_result`); when the base model was kept, the card says so first.
+    selection_result`); when the base model was kept, the card says so first. Local
+    paths stay out of the card (``base_path`` only serves to recognise a bundled model).
     """
-    where = f" (`{base_path}`)" if base_path and base_path != base_model else ""
+    folder = Path(folder)
+    hub = hub_id(base_model) or (hub_id(base_path) if base_path else None)
+    shown = hub or Path(base_model).name
+    if metrics and "this" not in metrics and "trained" in metrics.get("models", {}):
+        metrics = {**metrics, "this": "trained", "data": Path(str(metrics.get("data"))).name}
+    meta = front_matter(name=folder.name, base_model=hub or base_model,
+                        asymmetric=mode == "query_only",
+                        datasets=[metrics["data"]] if metrics and metrics.get("data") else [],
+                        metrics=metrics)
     passage_note = (
-        "Query-only model: encode **queries** with this folder and **passages** with the "
-        "base model (recorded as `passage_model` in `corpusfit_encoder.json`), so an "
-        "existing passage index stays valid." if mode == "query_only"
+        "Query-only model: a sentence-transformers `Router` with a trained **query** route "
+        "and the base model, unchanged, as the **document** route (both in this folder), so "
+        "an existing passage index stays valid." if mode == "query_only"
         else "Queries and passages are both encoded with this model.")
-    text = f"""---
-library_name: sentence-transformers
-tags: [sentence-transformers, feature-extraction, corpusfit]
-base_model: {base_model}
----
-
+    text = f"""{render_front_matter(meta)}
 # corpusfit student
 
-{_intro(base_model, where, mode, result)} {passage_note}
+{_intro(shown, "", mode, result)} {passage_note}
 
+## Usage
+
+{_usage(mode)}
+## Recipe
+
+{_recipe(mode, config, counts, recipe_from_run(folder.resolve().parent))}
 ## Training data
 
 {_counts_section(counts)}
@@ -95,14 +153,34 @@ base_model: {base_model}
 ## Dev loss per epoch
 
 {_dev_section(history)}
-## Retrieval metrics
+{METRICS_HEADING}
 
-{_metrics_section(metrics)}
+{metrics_section(metrics)}
 ## Config
 
 ```json
 {json.dumps(config, indent=2)}
 ```
 """
-    write_text(Path(folder) / "README.md", text)
-    logger.info("model card written to %s", Path(folder) / "README.md")
+    write_text(folder / "README.md", text)
+    logger.info("model card written to %s", folder / "README.md")
+
+
+def record_evaluation(models: dict[str, str], results: dict) -> list[str]:
+    """Write the evaluate stage's metrics into the card of every corpusfit model evaluated.
+
+    ``models`` is display name -> model folder (or short name), the base model first; the
+    base model's folder is an input and is left alone. Returns the names updated.
+    """
+    from corpusfit.train.card_meta import card_metrics_from_results
+
+    updated = []
+    for name, model in list(models.items())[1:]:
+        if not Path(model).is_dir():
+            continue
+        metrics = card_metrics_from_results(results, name)
+        if update_metrics(Path(model), metrics, metrics_section(metrics)):
+            updated.append(name)
+    if updated:
+        logger.info("model cards updated with the evaluation: %s", ", ".join(updated))
+    return updated
