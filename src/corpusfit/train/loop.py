@@ -10,7 +10,8 @@ passage side is the base model itself, frozen, whose passage embeddings are comp
 once (disk-cached) before training. A copy rather than shared weights, because any
 update to shared weights would change the passage embeddings and force re-indexing the
 corpus; the frozen side costs no memory during training (only its cached vectors are
-used) and nothing on disk (the saved folder points to the base via ``passage_model``).
+used); the saved folder holds it as the document route of a sentence-transformers
+``Router`` (see :mod:`corpusfit.retrieve.st_export`), so it stays one movable folder.
 
 Never worse (``keep_base_if_better``, see :mod:`corpusfit.train.selection`): the base
 model's dev loss is recorded as epoch 0 before the first step and competes with every
