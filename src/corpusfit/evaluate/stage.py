@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpusfit.retrieve.retrievers import RetrievalSettings, setting
 from corpusfit.workspace import write_json
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ class EvaluateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     split: str = Field("test", description="qrels split of the test data (qrels/SPLIT.tsv)")
-    depth: int = Field(1000, ge=100, description="documents retrieved per test query")
-    rrf_k: int = Field(60, ge=1, description="RRF constant for the hybrid retrievers")
+    depth: int = setting("depth", ge=100, description="documents retrieved per test query")
+    rrf_k: int = setting("rrf_k", ge=1, description="RRF constant for the hybrid retrievers")
     bm25: bool = Field(True, description="also evaluate BM25")
     hybrid: bool = Field(True, description="also evaluate RRF(BM25 + base student) and "
                                            "RRF(BM25 + specialized student)")
@@ -35,7 +36,14 @@ class EvaluateConfig(BaseModel):
                                               "(Kendall tau, nDCG@10 vs teacher, top-1)")
     max_dev_lists: int = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
-    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
+    batch_tokens: int = setting("batch_tokens", ge=256)
+
+    def retrieval(self, cache_dir: str | None = None,
+                  show_progress: bool = True) -> RetrievalSettings:
+        """The settings of the runs this evaluation builds."""
+        return RetrievalSettings(depth=self.depth, rrf_k=self.rrf_k,
+                                 batch_tokens=self.batch_tokens, cache_dir=cache_dir,
+                                 show_progress=show_progress)
 
 
 def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:
@@ -55,13 +63,11 @@ def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str
                        out_dir: Path, cache_dir: Path | None) -> dict:
     """Metrics of every retriever on the test data; writes run files and metrics.json."""
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness, HarnessOptions
+    from corpusfit.evaluate.harness import Harness
     from corpusfit.evaluate.results import evaluate_runs, save_results
 
     data = load_beir(test_data, config.split)
-    harness = Harness(data, HarnessOptions(depth=config.depth, rrf_k=config.rrf_k,
-                                           cache_dir=str(cache_dir) if cache_dir else None,
-                                           batch_tokens=config.batch_tokens))
+    harness = Harness(data, config.retrieval(str(cache_dir) if cache_dir else None))
     specs = retriever_specs(config, models)
     runs = {}
     for name, spec in specs.items():

@@ -20,6 +20,7 @@ from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
 from corpusfit.retrieve.fusion import rrf
+from corpusfit.retrieve.retrievers import RetrievalSettings, Retrievers, setting
 from corpusfit.retrieve.runs import Run, ranked
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.workspace import iter_jsonl_tolerant, read_json, write_json, write_jsonl
@@ -37,7 +38,7 @@ class MineConfig(BaseModel):
     retrievers: list[str] = Field(default_factory=lambda: ["minilm", "bm25"],
                                   description="'bm25' or dense model short names/folders")
     depth: int = Field(100, ge=1, description="top-k taken from each retriever")
-    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    rrf_k: int = setting("rrf_k")
     fused_depth: int = Field(100, ge=1, description="fused candidates kept per query")
     round_trip: bool = Field(True, description="keep a query only if its source passage is "
                                                "in some retriever's top round_trip_depth")
@@ -59,25 +60,15 @@ def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[s
                    depth: int, cache_dir: str | None) -> dict[str, Run]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
     ids = list(docs)
-    texts = [docs[d].full_text(" ") for d in ids]
-    qids, qtexts = [q.qid for q in queries], [q.text for q in queries]
+    retrievers = Retrievers(ids, [docs[d].full_text(" ") for d in ids],
+                            [q.qid for q in queries], [q.text for q in queries],
+                            RetrievalSettings(depth=depth, cache_dir=cache_dir))
     runs: dict[str, Run] = {}
     for spec in specs:
         name = spec_name(spec)
         if name in runs:
             raise ConfigError(f"mine.retrievers: '{spec}' appears twice")
-        if spec == "bm25":
-            from corpusfit.retrieve.bm25 import BM25Index
-
-            runs[name] = BM25Index(ids, texts).run(qids, qtexts, k=depth)
-            continue
-        from corpusfit.retrieve.encoder import DenseEncoder
-        from corpusfit.retrieve.index import DenseIndex
-
-        q_enc, p_enc = DenseEncoder.load_pair(spec)
-        doc_emb = p_enc.encode(texts, "passage", cache_dir=cache_dir)
-        q_emb = q_enc.encode(qtexts, "query", cache_dir=cache_dir)
-        runs[name] = DenseIndex(ids, doc_emb).run(qids, q_emb, k=depth)
+        runs[name] = retrievers.run(spec)
     return runs
 
 

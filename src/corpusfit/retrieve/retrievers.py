@@ -1,0 +1,94 @@
+"""The one retrieval builder: runs of retriever specs over a set of documents and queries.
+
+Mining (synthetic queries over the corpus minus held-out passages) and evaluation
+(test queries over a BEIR corpus) both build their runs here. A spec is one of:
+  ``bm25``                      BM25 over ``title + " " + text``;
+  ``rrf:A+B[+C]``               reciprocal rank fusion of other specs;
+  a path to a TREC run file     read as is;
+  a model short name, folder or hub id   dense retrieval with exact search.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpusfit.errors import CorpusfitError
+from corpusfit.retrieve.fusion import rrf
+from corpusfit.retrieve.runs import Run, read_trec_run
+
+logger = logging.getLogger(__name__)
+
+
+class RetrievalSettings(BaseModel):
+    """How runs are built; the only place these defaults live (config sections and the
+    command line take theirs from here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(1000, ge=1, description="documents retrieved per query")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant k: "
+                                             "score = sum of 1 / (k + rank)")
+    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
+    cache_dir: str | None = Field(None, description="embedding cache folder")
+    title_sep: str = Field(" ", description="between a passage's title and text")
+    show_progress: bool = Field(True, description="progress bars while encoding")
+
+
+def setting(name: str, **kwargs: Any) -> Any:
+    """A config field whose default is :class:`RetrievalSettings`' (bounds may differ)."""
+    base = RetrievalSettings.model_fields[name]
+    kwargs.setdefault("description", base.description)
+    return Field(base.default, **kwargs)
+
+
+@dataclass
+class Retrievers:
+    """Computes and memoizes runs of specs for one set of documents and queries."""
+
+    doc_ids: list[str]
+    doc_texts: list[str]
+    query_ids: list[str]
+    query_texts: list[str]
+    settings: RetrievalSettings = field(default_factory=RetrievalSettings)
+    _runs: dict[str, Run] = field(default_factory=dict)
+
+    def run(self, spec: str) -> Run:
+        if spec not in self._runs:
+            self._runs[spec] = self._build(spec)
+        return self._runs[spec]
+
+    def _build(self, spec: str) -> Run:
+        if spec.startswith("rrf:"):
+            parts = [p for p in spec[4:].split("+") if p]
+            if len(parts) < 2:
+                raise CorpusfitError(f"fusion '{spec}' needs at least two retrievers, "
+                                     "e.g. rrf:bm25+minilm")
+            return rrf([self.run(p) for p in parts], k=self.settings.rrf_k,
+                       depth=self.settings.depth)
+        if spec == "bm25":
+            from corpusfit.retrieve.bm25 import BM25Index
+
+            index = BM25Index(self.doc_ids, self.doc_texts)
+            return index.run(self.query_ids, self.query_texts, k=self.settings.depth)
+        path = Path(spec)
+        if path.is_file():
+            logger.info("reading run file %s", path)
+            return read_trec_run(path)
+        return self._dense(spec)
+
+    def _dense(self, spec: str) -> Run:
+        from corpusfit.retrieve.encoder import DenseEncoder
+        from corpusfit.retrieve.index import DenseIndex
+
+        s = self.settings
+        q_enc, p_enc = DenseEncoder.load_pair(spec)
+        doc_emb = p_enc.encode(self.doc_texts, "passage", batch_tokens=s.batch_tokens,
+                               cache_dir=s.cache_dir, show_progress=s.show_progress)
+        q_emb = q_enc.encode(self.query_texts, "query", batch_tokens=s.batch_tokens,
+                             cache_dir=s.cache_dir, show_progress=s.show_progress)
+        return DenseIndex(self.doc_ids, doc_emb).run(self.query_ids, q_emb, k=s.depth)
