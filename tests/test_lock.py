@@ -107,3 +107,16 @@ def test_second_holder_in_one_process_is_refused_then_released(tmp_path):
                 pass
     with run_dir_lock(tmp_path / "r", "third"):
         pass
+
+
+def test_torchrun_workers_share_rank_zeros_lock(tmp_path, monkeypatch):
+    from corpusfit.lock import output_locks
+
+    with run_dir_lock(tmp_path / "out", "rank 0"):
+        monkeypatch.setenv("RANK", "1")
+        with output_locks(tmp_path / "out"):  # a worker of the same command: no second lock
+            pass
+        monkeypatch.setenv("RANK", "0")
+        with pytest.raises(RunDirLocked):
+            with output_locks(tmp_path / "out"):
+                pass

@@ -58,9 +58,13 @@ def run_dir_lock(folder: str | os.PathLike, command: str | None = None) -> Itera
 @contextmanager
 def output_locks(out: str | os.PathLike | None) -> Iterator[None]:
     """A stage command's locks: its output folder, and the run directory around it when
-    ``out`` is a stage folder of a run (so a stage command never writes beside a run)."""
+    ``out`` is a stage folder of a run (so a stage command never writes beside a run).
+
+    Under ``torchrun`` the processes of one command write together: rank 0 holds the
+    lock for all of them (a second command still meets it).
+    """
     with ExitStack() as stack:
-        if out is not None:
+        if out is not None and int(os.environ.get("RANK", "0") or 0) == 0:
             out = Path(out)
             if (out.parent / LOCK).exists():
                 stack.enter_context(run_dir_lock(out.parent))
