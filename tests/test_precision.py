@@ -40,3 +40,17 @@ def test_autocast_changes_matmul_dtype_only_for_bf16():
     with precision.autocast("fp32", "cpu"):
         assert layer(x).dtype == torch.float32
     assert layer.weight.dtype == torch.float32  # weights are never cast
+
+
+def test_bf16_encoding_close_to_fp32_and_cached_apart(tiny_bert, tmp_path):
+    from corpusfit.retrieve.encoder import DenseEncoder
+
+    texts = ["the wing of an aircraft", "heat transfer in a boundary layer", "a short one"]
+    fp32 = DenseEncoder.load(str(tiny_bert), device="cpu", precision="fp32")
+    bf16 = DenseEncoder.load(str(tiny_bert), device="cpu", precision="bf16")
+    a, b = fp32.encode(texts, show_progress=False), bf16.encode(texts, show_progress=False)
+    assert a.dtype == b.dtype == "float32"
+    assert (a * b).sum(1).min() > 0.99  # same directions up to bf16 rounding
+    assert not (a == b).all()  # bf16 really ran
+    assert fp32.cache_namespace("passage") != bf16.cache_namespace("passage")
+    assert fp32.with_settings(query_max_length=8).precision == "fp32"

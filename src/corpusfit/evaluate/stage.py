@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpusfit.precision import Precision
 from corpusfit.retrieve.retrievers import RetrievalSettings, setting
 from corpusfit.workspace import write_json
 
@@ -37,13 +38,14 @@ class EvaluateConfig(BaseModel):
     max_dev_lists: int = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
     batch_tokens: int = setting("batch_tokens", ge=256)
+    precision: Precision = setting("precision")
 
     def retrieval(self, cache_dir: str | None = None,
                   show_progress: bool = True) -> RetrievalSettings:
         """The settings of the runs this evaluation builds."""
         return RetrievalSettings(depth=self.depth, rrf_k=self.rrf_k,
                                  batch_tokens=self.batch_tokens, cache_dir=cache_dir,
-                                 show_progress=show_progress)
+                                 show_progress=show_progress, precision=self.precision)
 
 
 def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:

@@ -21,6 +21,8 @@ from tqdm.auto import tqdm
 
 from corpusfit.errors import CorpusfitError
 from corpusfit.models import preset_for, resolve_model
+from corpusfit.precision import Precision, autocast
+from corpusfit.precision import resolve as resolve_precision
 from corpusfit.retrieve.cache import EmbeddingCache
 from corpusfit.retrieve.st_folder import pooling_mode, read_routes
 from corpusfit.workspace import config_hash
@@ -111,7 +113,8 @@ class DenseEncoder:
     """A transformer encoder plus pooling, prefixes and normalization."""
 
     def __init__(self, model, tokenizer, settings: EncoderSettings, name: str = "",
-                 device: str | None = None, passage_model: str | None = None):
+                 device: str | None = None, passage_model: str | None = None,
+                 precision: Precision = "auto"):
         self.model = model
         # Query-only models keep the base model for passages, so the index is reused.
         self.passage_model = passage_model
@@ -120,9 +123,12 @@ class DenseEncoder:
         self.name = name
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
+        # bf16 autocast where the hardware multiplies bf16 natively (corpusfit/precision.py).
+        self.precision = resolve_precision(precision, self.device)
 
     @classmethod
-    def load(cls, model: str, device: str | None = None, **overrides) -> DenseEncoder:
+    def load(cls, model: str, device: str | None = None, precision: Precision = "auto",
+             **overrides) -> DenseEncoder:
         """Load from a short name, local folder or hub id; ``overrides`` set EncoderSettings.
 
         For an asymmetric (Router) folder this is its query route; see :meth:`load_pair`.
@@ -131,13 +137,14 @@ class DenseEncoder:
         routes = read_routes(path)
         if routes is not None:
             query = routes["query"]
-            return cls._load_folder(query.path, dict(query.settings), overrides, device, model)
+            return cls._load_folder(query.path, dict(query.settings), overrides, device, model,
+                                    precision)
         found = detect_settings(path, model)
-        return cls._load_folder(path, found, overrides, device, model)
+        return cls._load_folder(path, found, overrides, device, model, precision)
 
     @classmethod
     def _load_folder(cls, path: str, found: dict, overrides: dict, device: str | None,
-                     model: str) -> DenseEncoder:
+                     model: str, precision: Precision = "auto") -> DenseEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         passage_model = found.pop("passage_model", None)
@@ -154,7 +161,7 @@ class DenseEncoder:
         net.eval()
         logger.info("loaded encoder %s (%s)", model, settings)
         return cls(net, tokenizer, settings, name=path, device=device,
-                   passage_model=passage_model)
+                   passage_model=passage_model, precision=precision)
 
     @classmethod
     def load_pair(cls, model: str, **overrides) -> tuple[DenseEncoder, DenseEncoder]:
@@ -165,12 +172,13 @@ class DenseEncoder:
         model in ``corpusfit_encoder.json``, which must still exist.
         """
         device = overrides.pop("device", None)
+        precision = overrides.pop("precision", "auto")
         routes = read_routes(resolve_model(model))
         if routes is not None:
             return tuple(cls._load_folder(routes[r].path, dict(routes[r].settings), overrides,
-                                          device, f"{model} ({r} route)")
+                                          device, f"{model} ({r} route)", precision)
                          for r in ("query", "document"))
-        q_enc = cls.load(model, device=device, **overrides)
+        q_enc = cls.load(model, device=device, precision=precision, **overrides)
         if not q_enc.passage_model:
             return q_enc, q_enc
         if Path(q_enc.passage_model).is_absolute() and not Path(q_enc.passage_model).exists():
@@ -179,15 +187,17 @@ class DenseEncoder:
                 f"{q_enc.passage_model} does not exist (a query-only folder of the older "
                 "layout names its passage model by path); retrain, or load it where that "
                 "path exists and save it again")
-        return q_enc, cls.load(q_enc.passage_model, device=device)
+        return q_enc, cls.load(q_enc.passage_model, device=device, precision=precision)
 
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
 
     def cache_namespace(self, kind: Kind) -> str:
-        # Not memoized: the weights of a student change while it trains.
-        return config_hash([weights_digest(self.model), asdict(self.settings), kind])
+        # Not memoized: the weights of a student change while it trains. bf16 vectors differ
+        # from fp32 ones, so they get their own namespace (fp32 keys stay as they were).
+        parts = [weights_digest(self.model), asdict(self.settings), kind]
+        return config_hash(parts + (["bf16"] if self.precision == "bf16" else []))
 
     def tokenize(self, texts: list[str], kind: Kind, padding: bool = True):
         """Tokenize with the kind's prefix and max length; tensors on the model device."""
@@ -198,7 +208,9 @@ class DenseEncoder:
 
     def embed(self, features: dict) -> torch.Tensor:
         """Pooled (and normalized) embeddings of tokenized inputs; keeps the autograd graph."""
-        out = self.model(**features).last_hidden_state
+        with autocast(self.precision, self.device):
+            out = self.model(**features).last_hidden_state
+        out = out.float()  # pooling, normalization and the losses stay in fp32
         if self.settings.pooling == "cls":
             emb = out[:, 0]
         else:
@@ -264,7 +276,7 @@ class DenseEncoder:
     def with_settings(self, **changes) -> DenseEncoder:
         """Same weights, other settings (e.g. a different max length)."""
         return DenseEncoder(self.model, self.tokenizer, replace(self.settings, **changes),
-                            self.name, str(self.device), self.passage_model)
+                            self.name, str(self.device), self.passage_model, self.precision)
 
     def save(self, folder: str | os.PathLike) -> None:
         """Save as a sentence-transformers folder (loads with ``SentenceTransformer``)."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
+from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.retrievers import RetrievalSettings, Retrievers, setting
 from corpusfit.retrieve.runs import Run, ranked
@@ -43,6 +44,7 @@ class MineConfig(BaseModel):
     round_trip: bool = Field(True, description="keep a query only if its source passage is "
                                                "in some retriever's top round_trip_depth")
     round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
+    precision: Precision = setting("precision")
 
 
 def read_id_list(path: str | os.PathLike | None) -> set[str]:
@@ -57,12 +59,14 @@ def read_id_list(path: str | os.PathLike | None) -> set[str]:
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
-                   depth: int, cache_dir: str | None) -> dict[str, Run]:
+                   depth: int, cache_dir: str | None,
+                   precision: Precision = "auto") -> dict[str, Run]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
     ids = list(docs)
     retrievers = Retrievers(ids, [docs[d].full_text(" ") for d in ids],
                             [q.qid for q in queries], [q.text for q in queries],
-                            RetrievalSettings(depth=depth, cache_dir=cache_dir))
+                            RetrievalSettings(depth=depth, cache_dir=cache_dir,
+                                              precision=precision))
     runs: dict[str, Run] = {}
     for spec in specs:
         name = spec_name(spec)
@@ -155,7 +159,7 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
     logger.info("mine: %d queries, %d passages (%d held out or duplicate)", len(qs), len(docs),
                 len(all_docs) - len(docs))
     runs = retriever_runs(config.retrievers, qs, docs, config.depth,
-                          str(cache_dir or out_dir / "emb-cache"))
+                          str(cache_dir or out_dir / "emb-cache"), config.precision)
     records, counts = build_candidates(qs, runs, config, docs)
     counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
     if shard is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpusfit.errors import CorpusfitError
+from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.runs import Run, read_trec_run
 
@@ -37,6 +38,8 @@ class RetrievalSettings(BaseModel):
     cache_dir: str | None = Field(None, description="embedding cache folder")
     title_sep: str = Field(" ", description="between a passage's title and text")
     show_progress: bool = Field(True, description="progress bars while encoding")
+    precision: Precision = Field("auto", description="dense encoding: auto = bf16 autocast "
+                                 "on a bf16 GPU or an AMX CPU, else fp32")
 
 
 def setting(name: str, **kwargs: Any) -> Any:
@@ -86,7 +89,7 @@ class Retrievers:
         from corpusfit.retrieve.index import DenseIndex
 
         s = self.settings
-        q_enc, p_enc = DenseEncoder.load_pair(spec)
+        q_enc, p_enc = DenseEncoder.load_pair(spec, precision=s.precision)
         doc_emb = p_enc.encode(self.doc_texts, "passage", batch_tokens=s.batch_tokens,
                                cache_dir=s.cache_dir, show_progress=s.show_progress)
         q_emb = q_enc.encode(self.query_texts, "query", batch_tokens=s.batch_tokens,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from corpusfit.numbers import FiniteFloat
+from corpusfit.precision import Precision
 
 LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
@@ -109,6 +110,9 @@ class TrainConfig(BaseModel):
     cache_dir: str | None = Field(None, description="embedding cache (query-only passages)")
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
     device: str | None = None
+    precision: Precision = Field("auto", description="auto = bf16 autocast on a bf16 GPU or "
+                                 "an AMX CPU (measured: benchmarks/results/precision.md), "
+                                 "else fp32; weights and the optimizer stay fp32")
 
     @field_validator("max_minutes")
     @classmethod

@@ -154,7 +154,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
 def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, device: str,
                    state_dir: Path, show_progress: bool) -> tuple[Trainer, str]:
     """Student, optional frozen passage bank (query-only), optimizer and schedule length."""
-    encoder = DenseEncoder.load(config.student, device=device,
+    encoder = DenseEncoder.load(config.student, device=device, precision=config.precision,
                                 query_max_length=config.query_max_length,
                                 passage_max_length=config.passage_max_length)
     mode = config.resolved_mode(encoder.device.type)
