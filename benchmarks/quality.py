@@ -121,7 +121,7 @@ def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     """Train one arm unless its model is complete; True when it (re)trained."""
     from corpusfit.data.artifacts import TrainingList, load_artifact
     from corpusfit.data.readers import load_corpus
-    from corpusfit.train.loop import run_train
+    from corpusfit.stages.train import run_train
     from corpusfit.workspace import manifest_matches, stage_fingerprint, write_jsonl, write_manifest
 
     lists_path = run_dir / "04-label" / "lists.jsonl"

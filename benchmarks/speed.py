@@ -29,7 +29,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 # corpusfit modules imported here do not import torch; heavy ones are imported per trial.
-from corpusfit.data.ingest import IngestConfig, run_ingest
+from corpusfit.data.ingest import IngestConfig
 from corpusfit.data.readers import load_beir, load_corpus
 from corpusfit.evaluate.tables import markdown_table, text_table
 from corpusfit.generate import GenerateConfig, backend_config, runner
@@ -40,6 +40,9 @@ from corpusfit.retrieve import mine
 from corpusfit.retrieve.bm25 import BM25Index
 from corpusfit.retrieve.index import DenseIndex
 from corpusfit.retrieve.runs import ranked
+from corpusfit.stages.generate import run_generate
+from corpusfit.stages.ingest import run_ingest
+from corpusfit.stages.mine import run_mine
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import offline_teacher, teacher_config
 from corpusfit.teach.normalization import weighted_zsum
@@ -112,7 +115,7 @@ def gen_corpusfit(args, tmp: str):
     cfg = GenerateConfig(types=list(BUILTIN_TYPES[:n_types]), seed=args.seed,
                          backend=backend_config(n_threads=args.threads))
     start = _start()
-    s = runner.run_generate(cfg, Path(tmp) / "ingest", Path(tmp) / "out", progress=False)
+    s = run_generate(cfg, Path(tmp) / "ingest", Path(tmp) / "out", progress=False)
     row = _stop(start, {"method": "corpusfit run_generate", "load s": _n(load[0]),
                         "same text": "-"}, minus=load[0], pairs=s.new_records,
                 accepted=s.total_accepted, generations=s.generations)
@@ -364,7 +367,7 @@ def mine_trial(args, size: int):
              "source_id": d["_id"]} for i, d in enumerate(picks)))
         del docs, picks
         start = _start()
-        res = mine.run_mine(mine.MineConfig(), Path(tmp) / "queries.jsonl",
+        res = run_mine(mine.MineConfig(), Path(tmp) / "queries.jsonl",
                             Path(tmp) / "corpus.jsonl", Path(tmp) / "out",
                             cache_dir=Path(tmp) / "emb")  # fresh cache: encoding is timed
     return _stop(start, {"queries": res.counts["queries"], "kept": res.counts["written"],
@@ -380,7 +383,7 @@ def section_mine(args):
     notes = [f"synthetic corpora: passages of 40-60 words (uniform) of random sentences of the "
              f"cranfield, cisi and cacm corpora (seed {args.seed}); {args.mine_queries} "
              "queries = the first 8 words of a random passage",
-             "`corpusfit.retrieve.mine.run_mine`, default MineConfig (minilm + bm25, top 100 "
+             "`corpusfit.stages.mine.run_mine`, default MineConfig (minilm + bm25, top 100 "
              "each, RRF k 60, round-trip filter at 20: `kept`), fresh embedding cache; "
              "sub-steps timed by wrapping the functions it calls; `s` = the whole call, "
              "including reading and writing the jsonl files; `+MB` includes the model"]
