@@ -39,7 +39,7 @@ from corpusfit.models import resolve_gguf, resolve_model
 from corpusfit.retrieve import mine
 from corpusfit.retrieve.bm25 import BM25Index
 from corpusfit.retrieve.index import DenseIndex
-from corpusfit.retrieve.runs import ranked
+from corpusfit.retrieve.trec import ranked
 from corpusfit.stages.generate import run_generate
 from corpusfit.stages.ingest import run_ingest
 from corpusfit.stages.mine import run_mine

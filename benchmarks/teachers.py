@@ -28,7 +28,7 @@ from corpusfit.data.readers import load_beir
 from corpusfit.evaluate.harness import Harness, HarnessOptions
 from corpusfit.evaluate.metrics import evaluate
 from corpusfit.evaluate.tables import markdown_table, text_table
-from corpusfit.retrieve.runs import ranked
+from corpusfit.retrieve.trec import ranked
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import TeacherConfig, teacher_config
 from corpusfit.teach.normalization import weighted_zsum

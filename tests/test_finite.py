@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from corpusfit.config import load_config, pipeline_config_class
 from corpusfit.data.readers import load_qrels
 from corpusfit.errors import ConfigError, CorpusfitError, DataError
-from corpusfit.retrieve.runs import read_trec_run
+from corpusfit.retrieve.trec import read_trec_run
 from corpusfit.teach.scoring import CachedScorer
 from corpusfit.train.data import load_training_data
 

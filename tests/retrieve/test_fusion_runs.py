@@ -1,7 +1,7 @@
 import pytest
 
 from corpusfit.retrieve.fusion import rrf
-from corpusfit.retrieve.runs import read_trec_run, write_trec_run
+from corpusfit.retrieve.trec import read_trec_run, write_trec_run
 
 
 def test_rrf_small_example():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ir_measures
 
 from corpusfit.data.schema import Qrels
-from corpusfit.retrieve.runs import Run
+from corpusfit.retrieve.trec import TrecRun
 
 # Display name -> ir-measures measure.
 MEASURES = {
@@ -16,7 +16,8 @@ MEASURES = {
 }
 
 
-def per_query(qrels: Qrels, run: Run, measures: dict | None = None) -> dict[str, dict[str, float]]:
+def per_query(qrels: Qrels, run: TrecRun,
+              measures: dict | None = None) -> dict[str, dict[str, float]]:
     """metric name -> query id -> value, for every judged query (0 when the run has none)."""
     measures = measures or MEASURES
     by_measure = {str(m): name for name, m in measures.items()}
@@ -27,7 +28,7 @@ def per_query(qrels: Qrels, run: Run, measures: dict | None = None) -> dict[str,
     return out
 
 
-def evaluate(qrels: Qrels, run: Run, measures: dict | None = None) -> dict[str, float]:
+def evaluate(qrels: Qrels, run: TrecRun, measures: dict | None = None) -> dict[str, float]:
     """Mean of each metric over all judged queries (BEIR convention)."""
     pq = per_query(qrels, run, measures)
     return {name: sum(v.values()) / max(len(v), 1) for name, v in pq.items()}

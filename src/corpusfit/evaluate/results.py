@@ -8,14 +8,14 @@ from corpusfit.data.schema import Qrels
 from corpusfit.evaluate.metrics import MEASURES, per_query
 from corpusfit.evaluate.significance import paired_test
 from corpusfit.evaluate.tables import text_table
-from corpusfit.retrieve.runs import Run, write_trec_run
 from corpusfit.retrieve.specs import spec_name
+from corpusfit.retrieve.trec import TrecRun, write_trec_run
 from corpusfit.workspace import write_json
 
 PRIMARY = "nDCG@10"
 
 
-def evaluate_runs(qrels: Qrels, runs: dict[str, Run], baseline: str | None = None) -> dict:
+def evaluate_runs(qrels: Qrels, runs: dict[str, TrecRun], baseline: str | None = None) -> dict:
     """Per-retriever mean metrics plus a paired test of nDCG@10 against ``baseline``."""
     pq = {spec: per_query(qrels, run) for spec, run in runs.items()}
     out: dict = {"n_queries": len(qrels), "baseline": baseline, "retrievers": {}}
@@ -47,7 +47,7 @@ def print_results(results: dict) -> None:
     print(text_table(result_rows(results), cols))
 
 
-def save_results(folder: Path, runs: dict[str, Run], results: dict) -> None:
+def save_results(folder: Path, runs: dict[str, TrecRun], results: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for spec, run in runs.items():
         name = results["retrievers"][spec]["name"]

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from corpusfit.retrieve.runs import Run
+from corpusfit.retrieve.trec import TrecRun
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ class BM25Index:
         all_scores = self.model.get_scores(tokens) if tokens else np.zeros(len(self.doc_ids))
         return np.asarray(all_scores)[doc_indices]
 
-    def run(self, qids: list[str], queries: list[str], k: int = 1000) -> Run:
+    def run(self, qids: list[str], queries: list[str], k: int = 1000) -> TrecRun:
         idx, scores = self.search(queries, k)
-        out: Run = {}
+        out: TrecRun = {}
         for qi, qid in enumerate(qids):
             out[qid] = {self.doc_ids[j]: float(s) for j, s in zip(idx[qi], scores[qi]) if j >= 0}
         return out

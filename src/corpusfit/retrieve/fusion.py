@@ -6,10 +6,10 @@ far heavier than the function itself.
 
 from __future__ import annotations
 
-from corpusfit.retrieve.runs import Run, ranked
+from corpusfit.retrieve.trec import TrecRun, ranked
 
 
-def rrf(runs: list[Run], k: int = 60, depth: int | None = None) -> Run:
+def rrf(runs: list[TrecRun], k: int = 60, depth: int | None = None) -> TrecRun:
     """Fuse runs: score(d) = sum over runs of 1 / (k + rank(d)), ranks from 1.
 
     Args:
@@ -17,7 +17,7 @@ def rrf(runs: list[Run], k: int = 60, depth: int | None = None) -> Run:
         k: the RRF constant.
         depth: only the top ``depth`` of each run count (None: all).
     """
-    fused: Run = {}
+    fused: TrecRun = {}
     for run in runs:
         for qid, docs in run.items():
             out = fused.setdefault(qid, {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from corpusfit.retrieve.runs import Run
+from corpusfit.retrieve.trec import TrecRun
 
 
 class DenseIndex:
@@ -23,7 +23,7 @@ class DenseIndex:
         scores, idx = self.index.search(np.ascontiguousarray(query_emb, dtype=np.float32), k)
         return idx, scores
 
-    def run(self, qids: list[str], query_emb: np.ndarray, k: int = 1000) -> Run:
+    def run(self, qids: list[str], query_emb: np.ndarray, k: int = 1000) -> TrecRun:
         idx, scores = self.search(query_emb, k)
         return {qid: {self.doc_ids[j]: float(s) for j, s in zip(idx[i], scores[i]) if j >= 0}
                 for i, qid in enumerate(qids)}

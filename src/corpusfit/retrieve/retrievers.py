@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpusfit.errors import CorpusfitError
 from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
-from corpusfit.retrieve.runs import Run, read_trec_run
+from corpusfit.retrieve.trec import TrecRun, read_trec_run
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,14 @@ class Retrievers:
     query_ids: list[str]
     query_texts: list[str]
     settings: RetrievalSettings = field(default_factory=RetrievalSettings)
-    _runs: dict[str, Run] = field(default_factory=dict)
+    _runs: dict[str, TrecRun] = field(default_factory=dict)
 
-    def run(self, spec: str) -> Run:
+    def run(self, spec: str) -> TrecRun:
         if spec not in self._runs:
             self._runs[spec] = self._build(spec)
         return self._runs[spec]
 
-    def _build(self, spec: str) -> Run:
+    def _build(self, spec: str) -> TrecRun:
         if spec.startswith("rrf:"):
             parts = [p for p in spec[4:].split("+") if p]
             if len(parts) < 2:
@@ -84,7 +84,7 @@ class Retrievers:
             return read_trec_run(path)
         return self._dense(spec)
 
-    def _dense(self, spec: str) -> Run:
+    def _dense(self, spec: str) -> TrecRun:
         from corpusfit.retrieve.encoder import DenseEncoder
         from corpusfit.retrieve.index import DenseIndex
 
