@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -93,17 +95,21 @@ class RetryPolicy:
 
     def call(self, fn: Callable[[], T], what: str = "request") -> tuple[T, int]:
         """``fn()`` and how many retries it took; the last error is raised when the
-        failure is not transient or the retries are used up."""
-        for attempt in range(self.retries + 1):
-            try:
-                return fn(), attempt
-            except Exception as e:
-                if not is_transient(e) or attempt == self.retries:
-                    raise
-                wait = self.delay(attempt, e)
-                logger.info("retrying %s in %.2fs after %s", what, wait, describe(e))
-                _sleep(wait)
-        raise AssertionError("unreachable")
+        failure is not transient or the retries are used up (tenacity does the loop)."""
+        def wait(state: RetryCallState) -> float:
+            return self.delay(state.attempt_number - 1, state.outcome.exception())
+
+        def log(state: RetryCallState) -> None:
+            logger.info("retrying %s in %.2fs after %s", what, state.upcoming_sleep,
+                        describe(state.outcome.exception()))
+
+        retrying = Retrying(retry=retry_if_exception(is_transient),
+                            stop=stop_after_attempt(self.retries + 1), wait=wait,
+                            before_sleep=log, sleep=lambda s: _sleep(s), reraise=True)
+        for attempt in retrying:
+            with attempt:
+                result = fn()
+        return result, attempt.retry_state.attempt_number - 1
 
 
 def describe(error: BaseException) -> str:
