@@ -9,7 +9,7 @@ from corpusfit.evaluate import command
 from corpusfit.evaluate.harness import Harness, HarnessOptions
 from corpusfit.evaluate.stage import EvaluateConfig
 from corpusfit.retrieve.mine import MineConfig
-from corpusfit.retrieve.retrievers import RetrievalSettings
+from corpusfit.retrieve.settings import RetrievalSettings
 
 
 def _eval_args(*flags: str) -> argparse.Namespace:
@@ -41,3 +41,23 @@ def test_harness_uses_the_settings(tiny_beir):
     assert run and all(len(docs) <= 2 for docs in run.values())
     with pytest.raises(Exception, match="at least two retrievers"):
         Harness(data).run("rrf:bm25")
+
+
+def test_function_defaults_are_the_settings():
+    import inspect
+
+    from corpusfit.retrieve.bm25 import BM25Index
+    from corpusfit.retrieve.encoder import DenseEncoder
+    from corpusfit.retrieve.fusion import rrf
+    from corpusfit.retrieve.index import DenseIndex
+
+    def default_of(fn, name):
+        return inspect.signature(fn).parameters[name].default
+
+    want = RetrievalSettings()
+    assert default_of(rrf, "k") == want.rrf_k
+    assert default_of(DenseEncoder.encode, "batch_tokens") == want.batch_tokens
+    assert default_of(BM25Index.run, "k") == default_of(DenseIndex.run, "k") == want.depth
+    runs = [{"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 2.0, "a": 1.0}}]
+    assert rrf(runs) == rrf(runs, k=want.rrf_k)
+    assert rrf(runs)["q"]["a"] == pytest.approx(1 / (want.rrf_k + 1) + 1 / (want.rrf_k + 2))

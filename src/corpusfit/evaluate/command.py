@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from corpusfit.retrieve.retrievers import RetrievalSettings
+from corpusfit.retrieve.settings import RetrievalSettings
 
 HELP = "evaluate retrievers (bm25, models, rrf:A+B, run files) on BEIR test data"
 

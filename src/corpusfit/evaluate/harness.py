@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from corpusfit.data.readers import BeirData
-from corpusfit.retrieve.retrievers import RetrievalSettings, Retrievers
+from corpusfit.retrieve.retrievers import Retrievers
+from corpusfit.retrieve.settings import RetrievalSettings
 from corpusfit.retrieve.specs import spec_name
 
 HarnessOptions = RetrievalSettings

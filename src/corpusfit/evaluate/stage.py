@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpusfit.precision import Precision
-from corpusfit.retrieve.retrievers import RetrievalSettings, setting
+from corpusfit.retrieve.settings import RetrievalSettings, setting
 from corpusfit.workspace import write_json
 
 logger = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 
+from corpusfit.retrieve.settings import default
 from corpusfit.retrieve.trec import TrecRun
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class BM25Index:
         all_scores = self.model.get_scores(tokens) if tokens else np.zeros(len(self.doc_ids))
         return np.asarray(all_scores)[doc_indices]
 
-    def run(self, qids: list[str], queries: list[str], k: int = 1000) -> TrecRun:
+    def run(self, qids: list[str], queries: list[str], k: int = default("depth")) -> TrecRun:
         idx, scores = self.search(queries, k)
         out: TrecRun = {}
         for qi, qid in enumerate(qids):

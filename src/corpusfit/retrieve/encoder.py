@@ -24,6 +24,7 @@ from corpusfit.models import preset_for, resolve_model
 from corpusfit.precision import Precision, autocast
 from corpusfit.precision import resolve as resolve_precision
 from corpusfit.retrieve.cache import EmbeddingCache
+from corpusfit.retrieve.settings import default
 from corpusfit.retrieve.st_folder import pooling_mode, read_routes
 from corpusfit.workspace import config_hash
 
@@ -252,8 +253,9 @@ class DenseEncoder:
         bar.close()
         return out
 
-    def encode(self, texts: list[str], kind: Kind = "passage", batch_tokens: int = 16384,
-               max_batch: int = 256, cache_dir: str | os.PathLike | None = None,
+    def encode(self, texts: list[str], kind: Kind = "passage",
+               batch_tokens: int = default("batch_tokens"), max_batch: int = 256,
+               cache_dir: str | os.PathLike | None = None,
                show_progress: bool = True) -> np.ndarray:
         """Encode texts to a float32 matrix (rows in input order), using the cache if given."""
         if cache_dir is None:

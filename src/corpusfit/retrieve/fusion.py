@@ -6,10 +6,11 @@ far heavier than the function itself.
 
 from __future__ import annotations
 
+from corpusfit.retrieve.settings import default
 from corpusfit.retrieve.trec import TrecRun, ranked
 
 
-def rrf(runs: list[TrecRun], k: int = 60, depth: int | None = None) -> TrecRun:
+def rrf(runs: list[TrecRun], k: int = default("rrf_k"), depth: int | None = None) -> TrecRun:
     """Fuse runs: score(d) = sum over runs of 1 / (k + rank(d)), ranks from 1.
 
     Args:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from corpusfit.retrieve.settings import default
 from corpusfit.retrieve.trec import TrecRun
 
 
@@ -23,7 +24,7 @@ class DenseIndex:
         scores, idx = self.index.search(np.ascontiguousarray(query_emb, dtype=np.float32), k)
         return idx, scores
 
-    def run(self, qids: list[str], query_emb: np.ndarray, k: int = 1000) -> TrecRun:
+    def run(self, qids: list[str], query_emb: np.ndarray, k: int = default("depth")) -> TrecRun:
         idx, scores = self.search(query_emb, k)
         return {qid: {self.doc_ids[j]: float(s) for j, s in zip(idx[i], scores[i]) if j >= 0}
                 for i, qid in enumerate(qids)}

@@ -21,7 +21,8 @@ from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
 from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
-from corpusfit.retrieve.retrievers import RetrievalSettings, Retrievers, setting
+from corpusfit.retrieve.retrievers import Retrievers
+from corpusfit.retrieve.settings import RetrievalSettings, setting
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
 from corpusfit.workspace import read_json, write_json, write_jsonl

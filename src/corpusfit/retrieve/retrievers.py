@@ -13,40 +13,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from corpusfit.errors import CorpusfitError
-from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
+from corpusfit.retrieve.settings import RetrievalSettings
 from corpusfit.retrieve.trec import TrecRun, read_trec_run
 
 logger = logging.getLogger(__name__)
-
-
-class RetrievalSettings(BaseModel):
-    """How runs are built; the only place these defaults live (config sections and the
-    command line take theirs from here)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    depth: int = Field(1000, ge=1, description="documents retrieved per query")
-    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant k: "
-                                             "score = sum of 1 / (k + rank)")
-    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
-    cache_dir: str | None = Field(None, description="embedding cache folder")
-    title_sep: str = Field(" ", description="between a passage's title and text")
-    show_progress: bool = Field(True, description="progress bars while encoding")
-    precision: Precision = Field("auto", description="dense encoding: auto = bf16 autocast "
-                                 "on a bf16 GPU or an AMX CPU, else fp32")
-
-
-def setting(name: str, **kwargs: Any) -> Any:
-    """A config field whose default is :class:`RetrievalSettings`' (bounds may differ)."""
-    base = RetrievalSettings.model_fields[name]
-    kwargs.setdefault("description", base.description)
-    return Field(base.default, **kwargs)
 
 
 @dataclass

@@ -1,0 +1,42 @@
+"""How retrieval runs are built: the only place the retrieval defaults live.
+
+A module of its own (no imports inside ``retrieve``) so that fusion, the encoder and
+the builder can all take their defaults from it without an import cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpusfit.precision import Precision
+
+
+class RetrievalSettings(BaseModel):
+    """How runs are built; the only place these defaults live (config sections, function
+    signatures and the command line take theirs from here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(1000, ge=1, description="documents retrieved per query")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant k: "
+                                             "score = sum of 1 / (k + rank)")
+    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
+    cache_dir: str | None = Field(None, description="embedding cache folder")
+    title_sep: str = Field(" ", description="between a passage's title and text")
+    show_progress: bool = Field(True, description="progress bars while encoding")
+    precision: Precision = Field("auto", description="dense encoding: auto = bf16 autocast "
+                                 "on a bf16 GPU or an AMX CPU, else fp32")
+
+
+def default(name: str) -> Any:
+    """The default of one setting, for a function signature (``k: int = default("rrf_k")``)."""
+    return RetrievalSettings.model_fields[name].default
+
+
+def setting(name: str, **kwargs: Any) -> Any:
+    """A config field whose default is :class:`RetrievalSettings`' (bounds may differ)."""
+    base = RetrievalSettings.model_fields[name]
+    kwargs.setdefault("description", base.description)
+    return Field(base.default, **kwargs)
