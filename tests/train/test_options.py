@@ -97,3 +97,25 @@ def test_full_mode_trains_both_towers(tiny_bert, tiny_lists, tmp_path):
                                                                   show_progress=False)),
                                   torch.from_numpy(base.encode(text, kind, show_progress=False)),
                                   atol=1e-4)
+
+
+def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path):
+    from corpusfit.fields import runtime_fields
+    from corpusfit.stages.train import TrainStage
+    from corpusfit.workspace import config_hash
+
+    assert runtime_fields(TrainConfig) == {"device", "cache_dir"}
+
+    def fp(**kw):
+        stage = TrainStage(TrainConfig(**kw), tmp_path / "l", tmp_path / "c")
+        return config_hash(stage.fingerprint_config())
+
+    base = fp()
+    assert fp(device="cpu", cache_dir=str(tmp_path)) == base
+    assert fp(precision="fp32") != base and fp(seed=1) != base  # these change results
+    # the same hash as the hand-kept exclude list gave: trained folders stay up to date
+    cfg = TrainConfig()
+    stage = TrainStage(cfg, tmp_path / "l", tmp_path / "c")
+    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir"})
+    old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
+    assert config_hash(old) == base

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from corpusfit.config import variant_train_config
+from corpusfit.fields import results_dump
 from corpusfit.models import resolve_model
 from corpusfit.retrieve.encoder import model_fingerprint
 from corpusfit.stages.base import StageContext, StageResult, run_stage
@@ -33,8 +34,8 @@ class TrainStage:
     outputs: ClassVar[tuple[str, ...]] = ()
 
     def fingerprint_config(self) -> dict:
-        """Config (minus where it runs) + the student's identity."""
-        conf = self.config.model_dump(mode="json", exclude={"device", "cache_dir"})
+        """Config without its runtime-only fields (where it runs) + the student's identity."""
+        conf = results_dump(self.config)
         conf["student_fingerprint"] = model_fingerprint(resolve_model(self.config.student))
         return conf
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corpusfit.fields import runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.precision import Precision
 
@@ -107,9 +108,11 @@ class TrainConfig(BaseModel):
     passage_max_length: int | None = Field(None, ge=4)
     checkpoint_every: int = Field(20, ge=1, description="optimizer steps between checkpoints")
     keep_checkpoint: bool = False
-    cache_dir: str | None = Field(None, description="embedding cache (query-only passages)")
+    cache_dir: str | None = runtime_only(None, description="embedding cache (query-only "
+                                                           "passages)")
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
-    device: str | None = None
+    device: str | None = runtime_only(None, description="cpu, cuda, cuda:1 ... (default: cuda "
+                                                         "if available)")
     precision: Precision = Field("auto", description="auto = bf16 autocast on a bf16 GPU or "
                                  "an AMX CPU (measured: benchmarks/results/precision.md), "
                                  "else fp32; weights and the optimizer stay fp32")
