@@ -13,6 +13,7 @@ from corpusfit.report.collect import collect
 from corpusfit.report.render import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("per_query", "metrics", "types_agreement", "types", "losses", "time")
 
 
 def _jsonl(path: Path, records: list[dict]) -> None:
@@ -40,10 +41,18 @@ def make_run_dir(run: Path) -> Path:
     mine = _stage(run, "03-mine", {"queries": 9, "round_trip_kept": 8}, 40.0)
     _jsonl(mine / "candidates.jsonl", [{"qid": f"q{i}", "type": types[i % 3]} for i in range(8)])
     label = _stage(run, "04-label", {"lists": 6, "source_first": 7}, 120.0)
-    _jsonl(label / "lists.jsonl", [{"qid": f"q{i}", "type": types[i % 3],
+    _jsonl(label / "lists.jsonl", [{"qid": f"q{i}", "query": f"query {i}", "type": types[i % 3],
+                                    "source_id": f"d{i}", "doc_ids": [f"d{i}", "d99"],
                                     "split": "dev" if i == 0 else "train"} for i in range(6)])
+    _jsonl(run / "01-ingest" / "corpus.jsonl", [{"_id": f"d{i}", "title": f"Title {i}",
+                                                  "text": f"passage text {i}"} for i in range(9)])
     for folder, scale in (("05-train", 1.0), ("05-train-infonce", 2.0)):
-        train = _stage(run, folder, {"train_lists": 5}, 200.0)
+        train = _stage(run, folder, {"train_lists": 5, "result": {
+            "mode": "query_only", "kept": "trained", "base_dev_loss": 0.5,
+            "best_dev_loss": 0.4, "best_epoch": 1}}, 200.0)
+        manifest = json.loads((train / "manifest.json").read_text())
+        manifest["config"] = {"student": "minilm", "objective": {"listwise": 1.0}}
+        (train / "manifest.json").write_text(json.dumps(manifest))
         _jsonl(train / "train_log.jsonl", [
             {"step": s, "epoch": 0, "lr": 1e-4, "loss": scale / (s + 1),
              "listwise": 0.8 / (s + 1), "infonce": 0.2 * scale / (s + 1)} for s in range(12)])
@@ -56,6 +65,11 @@ def make_run_dir(run: Path) -> Path:
                            ("infonce", 0.37, 0.77), ("bm25", 0.352, 0.734),
                            ("hybrid", 0.411, 0.801))}}
     (ev / "metrics.json").write_text(json.dumps(metrics))
+    per_query = {"base": {"t1": 0.5, "t2": 0.3, "t3": 0.2, "t4": 0.4},
+                 "specialized": {"t1": 0.7, "t2": 0.3, "t3": 0.1, "t4": 0.6},
+                 "infonce": {"t1": 0.5, "t2": 0.3, "t3": 0.2, "t4": 0.4}}
+    (ev / "per_query.json").write_text(json.dumps({"metric": "nDCG@10",
+                                                   "retrievers": per_query}))
     agree = {m: {t: {"n": 2, "kendall_tau": tau, "ndcg10_vs_teacher": 0.7, "top1": 0.5}
                  for t in ["all", *types]} for m, tau in (("base", 0.2), ("specialized", 0.5))}
     (ev / "agreement.json").write_text(json.dumps(agree))
@@ -78,15 +92,15 @@ def test_report_files_are_written_and_self_contained(tmp_path):
     run = make_run_dir(tmp_path / "run")
     out = run / "07-report"
     info = write_report(run, out, title="demo")
-    assert info["figures"] == 5
+    assert info["figures"] == 6
     md = (out / "report.md").read_text()
     assert "| specialized | 0.4310 | 0.8200 | +0.0420 | 0.05 |" in md
-    for stem in ("metrics", "types", "agreement", "losses", "time"):
+    for stem in FIGURES:
         assert (out / "plots" / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
         assert f"(plots/{stem}.png)" in md
     html = (out / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 5
+    assert len(images) == 6
     assert all(base64.b64decode(b).startswith(PNG_MAGIC) for b in images)
     assert "<script" not in html
     assert not re.search(r'(src|href)="(https?:|//)', html)  # nothing fetched from outside
@@ -98,16 +112,56 @@ def test_report_says_first_when_the_base_model_was_kept(tmp_path):
     result = {"kept": "base", "base_dev_loss": 0.41, "best_dev_loss": 0.45, "best_epoch": 2}
     _stage(run, "05-train", {"train_lists": 5, "result": result}, 200.0)
     write_report(run, run / "07-report", title="demo")
-    md = (run / "07-report" / "report.md").read_text().splitlines()
-    assert md[0] == "# demo" and md[2] == (
-        "**corpusfit kept the base model: the base model was better on the dev lists (dev "
-        "loss 0.4100 vs best trained 0.4500), so the specialized model is the base model, "
-        "unchanged.**")
+    md = (run / "07-report" / "report.md").read_text()
+    head = md.split("Run directory")[0]  # the headline, before any section
+    assert ("corpusfit kept the base model: the base model was better on the dev lists (dev "
+            "loss 0.4100 vs best trained 0.4500), so the specialized model is the base model, "
+            "unchanged.") in head
     html = (run / "07-report" / "report.html").read_text()
     assert "corpusfit kept the base model" in html.split("Run directory")[0]
     _stage(run, "05-train", {"result": {**result, "kept": "trained"}}, 200.0)
     write_report(run, run / "07-report", title="demo")
-    assert "kept the base model" not in (run / "07-report" / "report.md").read_text()
+    md = (run / "07-report" / "report.md").read_text()
+    assert "kept the base model" not in md
+    assert "The never-worse guard kept the trained model (dev loss 0.4500 vs base 0.4100)" in md
+
+
+def test_headline_comes_first_with_delta_interval_and_wins(tmp_path):
+    run = make_run_dir(tmp_path / "run")
+    write_report(run, run / "07-report", title="demo")
+    md = (run / "07-report" / "report.md").read_text()
+    head, body = md.split("Run directory")
+    # base 0.389 -> specialized 0.431; per query: +0.2, 0, -0.1, +0.2
+    assert "**specialized: nDCG@10 0.3890 → 0.4310 (Δ +0.0420; 95% CI " in head
+    assert "p = 0.05) on 3 test queries" in head
+    assert "Better on 2 queries, worse on 1, unchanged on 1 (vs base)." in head
+    assert "infonce: nDCG@10 0.3890 → 0.3700" in head
+    headings = re.findall(r"^## (.+)$", body, flags=re.M)
+    assert headings[0] == "Per-query change" and headings[-1] == "Counts through every filter"
+    assert headings.index("Per query type") < headings.index("Training") < headings.index(
+        "Generated queries and the teacher's top passage") < headings.index("Recipe") < \
+        headings.index("Stage times")
+
+
+def test_examples_show_the_teachers_top_passage_and_the_recipe(tmp_path):
+    data = collect(make_run_dir(tmp_path / "run"))
+    assert {e["type"] for e in data["examples"]} == {"question", "claim", "keywords"}
+    first = next(e for e in data["examples"] if e["query"] == "query 0")
+    assert first["top passage"] == "d0" and first["passage"] == "Title 0. passage text 0"
+    recipe = {r["what"]: r["value"] for r in data["recipe"]}
+    assert recipe["student"] == "minilm" and recipe["mode"] == "query_only"
+    assert recipe["objective"] == "1 × listwise" and recipe["mode (infonce)"] == "query_only"
+    assert data["per_query"]["specialized"]["t1"] == 0.7
+
+
+def test_delta_interval_covers_the_mean_change():
+    from corpusfit.evaluate.significance import delta_ci
+
+    a = {f"q{i}": 0.5 for i in range(40)}
+    b = {f"q{i}": 0.5 + (0.1 if i % 4 else -0.05) for i in range(40)}
+    low, high = delta_ci(a, b)
+    assert 0 < low < 0.0625 < high < 0.1  # mean change 0.0625, clearly above zero
+    assert delta_ci(a, a) == (0.0, 0.0)
 
 
 def test_partial_run_gets_a_partial_report(tmp_path):
@@ -140,8 +194,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
     write_report(run, run / "07-report")
     result = check.check_report(run / "07-report" / "report.html", tmp_path / "shot.png",
                                 chromium)
-    assert check.problems(result, min_images=5) == []
-    assert result["images_total"] == 5
+    assert check.problems(result, min_images=6) == []
+    assert result["images_total"] == 6
     assert (tmp_path / "shot.png").read_bytes().startswith(PNG_MAGIC)
 
 

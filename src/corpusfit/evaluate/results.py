@@ -16,9 +16,12 @@ PRIMARY = "nDCG@10"
 
 
 def evaluate_runs(qrels: Qrels, runs: dict[str, TrecRun], baseline: str | None = None) -> dict:
-    """Per-retriever mean metrics plus a paired test of nDCG@10 against ``baseline``."""
+    """Per-retriever mean metrics plus a paired test of nDCG@10 against ``baseline``;
+    ``per_query`` holds each retriever's nDCG@10 per query (for the report's win/loss view
+    and confidence interval; :func:`save_results` writes it to its own file)."""
     pq = {spec: per_query(qrels, run) for spec, run in runs.items()}
-    out: dict = {"n_queries": len(qrels), "baseline": baseline, "retrievers": {}}
+    out: dict = {"n_queries": len(qrels), "baseline": baseline, "retrievers": {},
+                 "per_query": {spec: values[PRIMARY] for spec, values in pq.items()}}
     for spec, values in pq.items():
         entry = {"name": spec_name(spec), "spec": spec,
                  "metrics": {m: sum(v.values()) / max(len(v), 1) for m, v in values.items()}}
@@ -54,4 +57,7 @@ def save_results(folder: Path, runs: dict[str, TrecRun], results: dict) -> None:
         path = folder / f"{name}.trec"
         results["retrievers"][spec]["run_file"] = path.name
         write_trec_run(path, run, tag=name)
-    write_json(folder / "metrics.json", results)
+    per_q = results.get("per_query") or {}
+    write_json(folder / "per_query.json", {"metric": PRIMARY, "retrievers": {
+        results["retrievers"][spec]["name"]: values for spec, values in per_q.items()}})
+    write_json(folder / "metrics.json", {k: v for k, v in results.items() if k != "per_query"})

@@ -37,3 +37,20 @@ def paired_test(a: dict[str, float], b: dict[str, float], n_resamples: int = 100
                                   random_state=seed)
     return PairedTest(float(x.mean()), float(y.mean()), float((y - x).mean()),
                       float(t.pvalue), float(perm.pvalue), len(qids))
+
+
+def delta_ci(a: dict[str, float], b: dict[str, float], confidence: float = 0.95,
+             n_resamples: int = 10000, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap confidence interval (BCa) of the mean per-query difference b - a.
+
+    Only queries in both count; with fewer than two, or no variation, the interval is
+    the observed mean difference itself.
+    """
+    qids = sorted(set(a) & set(b))
+    d = np.array([b[q] - a[q] for q in qids], dtype=np.float64)
+    if len(d) < 2 or np.allclose(d, d[0]):
+        mean = float(d.mean()) if len(d) else 0.0
+        return mean, mean
+    res = stats.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+                          method="BCa", random_state=seed)
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)

@@ -11,6 +11,8 @@ import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from corpusfit.errors import DataError
+from corpusfit.report import details
 from corpusfit.train.selection import kept_base_sentence
 from corpusfit.workspace import MANIFEST, STATE_FILE, iter_jsonl_tolerant, read_json
 
@@ -26,7 +28,7 @@ NOT_LOSSES = {"step", "epoch", "lr", "seconds", "time", "elapsed", "queries", "t
 def _json_or_none(path: Path) -> dict | None:
     try:
         return read_json(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, DataError):
         return None
 
 
@@ -134,7 +136,12 @@ def collect(run_dir: str | Path) -> dict:
     eval_dir = next((f for f in stage_folders(run_dir) if f.name.endswith("evaluate")), None)
     metrics = _json_or_none(eval_dir / "metrics.json") if eval_dir else None
     agreement = _json_or_none(eval_dir / "agreement.json") if eval_dir else None
+    trains = details.train_runs(stage_folders(run_dir))
     return {"run_dir": str(run_dir), "metrics": metrics or {}, "agreement": agreement or {},
+            "per_query": details.per_query(eval_dir), "trains": trains,
+            "recipe": details.recipe(run_dir, trains),
+            "examples": details.examples(_find(run_dir, "lists.jsonl"),
+                                         _find(run_dir, "corpus.jsonl")),
             "type_counts": type_counts(run_dir), "losses": loss_curves(run_dir),
             "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir),
             "kept_base": kept_base_notes(run_dir)}

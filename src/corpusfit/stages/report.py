@@ -1,5 +1,5 @@
 """The report stage: ``report.md`` and ``report.html`` of a whole run directory (the work
-is :func:`corpusfit.evaluate.report.write_report`), and the final table ``corpusfit run``
+is :func:`corpusfit.report.render.write_report`), and the final table ``corpusfit run``
 prints."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from corpusfit.report.render import metric_rows, write_report
+from corpusfit.errors import DataError
+from corpusfit.report.render import write_report
+from corpusfit.report.sections import metric_rows
 from corpusfit.stages.base import StageContext, StageResult
 from corpusfit.stages.layout import FOLDERS, RunLayout, Step
 from corpusfit.workspace import MANIFEST, read_json
@@ -60,7 +62,7 @@ def _objective(run_dir: Path, folder: str) -> str:
     try:
         manifest = read_json(run_dir / folder / MANIFEST)
         objective = manifest["config"]["objective"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, DataError):
         return "trained"
     text = " + ".join(f"{w:g}×{loss}" if w != 1 else loss for loss, w in objective.items() if w)
     kept = ((manifest.get("counts") or {}).get("result") or {}).get("kept")
