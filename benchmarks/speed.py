@@ -44,7 +44,7 @@ from corpusfit.stages.generate import run_generate
 from corpusfit.stages.ingest import run_ingest
 from corpusfit.stages.mine import run_mine
 from corpusfit.teach.base import build_teacher
-from corpusfit.teach.config import offline_teacher, teacher_config
+from corpusfit.teach.config import LabelConfig, offline_teacher, teacher_config
 from corpusfit.teach.normalization import weighted_zsum
 from corpusfit.train.config import TrainConfig
 from corpusfit.workspace import write_jsonl
@@ -286,7 +286,8 @@ def train_trial(args, mode: str, batch: int):
     cfg = TrainConfig(mode=mode, queries_per_step=batch, seed=args.seed, device="cpu")
     enc = DenseEncoder.load(cfg.student, device="cpu", query_max_length=cfg.query_max_length,
                             passage_max_length=cfg.passage_max_length)
-    data = _make_data(str(CRANFIELD), batch * args.steps + 4, cfg.list_size, args.seed)
+    data = _make_data(str(CRANFIELD), batch * args.steps + 4, LabelConfig().list_size,
+                      args.seed)
     used = list(dict.fromkeys(d for x in data.train for d in x.doc_ids))  # as load_training_data
     text_of = dict(zip(data.doc_ids, data.doc_texts))
     data.doc_ids[:], data.doc_texts[:] = used, [text_of[d] for d in used]

@@ -65,7 +65,7 @@ def _trial(args, batch: int, gradcache: bool, q) -> None:
 
     torch.manual_seed(args.seed)
     cfg = TrainConfig(student=args.model, mode="full", queries_per_step=batch,
-                      chunk_size=args.chunk, gradcache=gradcache, list_size=args.list_size,
+                      chunk_size=args.chunk, gradcache=gradcache,
                       passage_max_length=args.passage_max_length, seed=args.seed)
     enc = DenseEncoder.load(args.model, device=args.device,
                             passage_max_length=args.passage_max_length)

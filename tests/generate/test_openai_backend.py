@@ -100,7 +100,7 @@ def test_openai_backend_retries_rejects_and_counts(server, tmp_path):
     rejected = {r.source_id: r for r in load_artifact(tmp_path / "gen/rejected.jsonl",
                                                       RejectedQuery)}
     assert set(accepted) == {"OK1", "OK2", "FAIL500", "STALL"}
-    assert accepted["FAIL500"].text == "What is said about fail500 wings?"
+    assert accepted["FAIL500"].query == "What is said about fail500 wings?"
     assert accepted["OK1"].model == "flaky-model" and accepted["OK1"].backend == "openai"
     assert set(rejected) == {"GARBAGE", "NONSENSE"}
     assert rejected["GARBAGE"].reason == "backend_error"

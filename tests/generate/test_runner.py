@@ -52,7 +52,7 @@ def test_one_record_per_passage_and_type(ingested, tmp_path):
     assert summary.total_accepted == len(queries) == 6 * 5
     assert _keys(out) == Counter({(f"d{i}", t): 1 for i in range(1, 7) for t in TYPES})
     q = next(q for q in queries if q.source_id == "d1" and q.type == "question")
-    assert q.qid == "d1@question" and q.text.endswith("?")
+    assert q.qid == "d1@question" and q.query.endswith("?")
     assert q.backend == "fake-templated" and q.model == "templated"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["accepted"] == 30
@@ -180,3 +180,26 @@ def test_unknown_backend_is_a_config_error(ingested, tmp_path):
     with pytest.raises(ConfigError, match="cannot import"):
         run_generate(GenerateConfig(backend=backend_config(name="no_such_mod:X")), ingested,
                      tmp_path / "g2", progress=False)
+
+
+def test_records_of_older_versions_resume_and_still_count_as_duplicates(tiny_beir, tmp_path):
+    """queries.jsonl of earlier versions named the query ``text``: such a folder resumes."""
+    run_ingest(IngestConfig(sample=3, seed=5), tiny_beir, tmp_path / "ing")
+    out = tmp_path / "g"
+    run_generate(_config(types=["title"], attempts=1), tmp_path / "ing", out, progress=False)
+    first = [json.loads(line) for line in (out / "queries.jsonl").read_text().splitlines()]
+    assert len(first) == 3 and all("query" in r and "text" not in r for r in first)
+    # The old format, and the third pair pending again; the first record now holds the
+    # text the third pair will be given again, so it is a duplicate if (and only if) the
+    # old records were read.
+    a, b, c = first
+    old = [{**{k: v for k, v in a.items() if k != "query"}, "text": c["query"]},
+           {**{k: v for k, v in b.items() if k != "query"}, "text": b["query"]}]
+    (out / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    (out / "manifest.json").unlink()
+    summary = run_generate(_config(types=["title"], attempts=1), tmp_path / "ing", out,
+                           progress=False)
+    assert summary.new_records == 1 and summary.accepted["title"] == 2
+    assert summary.rejected["title"]["duplicate"] == 1, summary.rejected
+    assert [q.query for q in load_artifact(out / "queries.jsonl", SyntheticQuery)] == \
+        [c["query"], b["query"]]

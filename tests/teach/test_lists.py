@@ -60,15 +60,15 @@ def test_build_training_lists_counts_and_records():
     assert counts["scored"] == 4 and counts["source_first"] == 3
     assert counts["top_percentile"] == 2 and counts["written"] == 2
     assert counts["train"] + counts["dev"] == 2
-    assert [r["qid"] for r in records] == ["q1", "q4"]
+    assert [r.qid for r in records] == ["q1", "q4"]
     # all kept raw scores: 0..4 -> 1st percentile 0.04, 99th 3.96
     assert (norm["low"], norm["high"]) == pytest.approx((0.04, 3.96))
-    assert records[0]["scores"] == pytest.approx([2.96 / 3.92, 1.96 / 3.92, 0.96 / 3.92])
-    assert records[1]["scores"] == [1.0, 0.0]    # clipped
+    assert records[0].scores == pytest.approx([2.96 / 3.92, 1.96 / 3.92, 0.96 / 3.92])
+    assert records[1].scores == [1.0, 0.0]    # clipped
     for r in records:
-        TrainingList.model_validate(r)
-        assert all(0.0 <= s <= 1.0 for s in r["scores"])
-        assert r["raw_scores"] == sorted(r["raw_scores"], reverse=True)
+        TrainingList.model_validate(r.model_dump())  # round trip
+        assert all(0.0 <= s <= 1.0 for s in r.scores)
+        assert r.raw_scores == sorted(r.raw_scores, reverse=True)
 
 
 def test_filters_can_be_switched_off():
@@ -106,13 +106,13 @@ def test_normalization_uses_every_scored_candidate_before_cut_and_filters():
     dropped = ScoredList.sorted_from("q2", "t", "question", "x", ["y", "x"], [10.0, 0.0], 2)
     base = dict(teacher=teacher_config(kind="bm25"), top_score_filter="none", dev_fraction=0)
     records, counts, norm = build_training_lists([low_cut, dropped], LabelConfig(**base))
-    assert counts["source_first"] == 1 and [r["qid"] for r in records] == ["q1"]
+    assert counts["source_first"] == 1 and [r.qid for r in records] == ["q1"]
     # the cut -100 and the dropped query's 10 and 0 still set the percentiles
     pool = [3.0, 2.0, 1.0, -100.0, 10.0, 0.0]
     assert (norm["low"], norm["high"]) == pytest.approx(tuple(np.percentile(pool, [1, 99])))
     assert norm["low"] < -90
     lo, hi = norm["low"], norm["high"]
-    assert records[0]["scores"] == pytest.approx([(3 - lo) / (hi - lo), (2 - lo) / (hi - lo)])
+    assert records[0].scores == pytest.approx([(3 - lo) / (hi - lo), (2 - lo) / (hi - lo)])
     _, _, kept = build_training_lists([low_cut, dropped],
                                       LabelConfig(**base, normalize_over="kept_lists"))
     assert (kept["low"], kept["high"]) == pytest.approx((2.01, 2.99))  # only 3 and 2
@@ -147,6 +147,6 @@ def test_min_candidates_and_filter_switches():
     cfg = LabelConfig(teacher=teacher_config(kind="bm25"), min_candidates=4,
                       top_score_filter="none", dev_fraction=0)
     records, counts, _ = build_training_lists([short, long], cfg)
-    assert [r["qid"] for r in records] == ["l"] and counts["min_candidates"] == 1
+    assert [r.qid for r in records] == ["l"] and counts["min_candidates"] == 1
     assert "top_percentile" not in counts
-    assert len(records[0]["doc_ids"]) == 2  # the list is still cut to its kept top
+    assert len(records[0].doc_ids) == 2  # the list is still cut to its kept top

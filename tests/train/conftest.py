@@ -48,6 +48,12 @@ def tiny_lists(tmp_path) -> tuple[Path, Path]:
     return write_fixture(tmp_path / "data")
 
 
+@pytest.fixture
+def short_lists(tmp_path) -> tuple[Path, Path]:
+    """Lists of 3 passages (as a label stage with ``list_size: 3`` writes them)."""
+    return write_fixture(tmp_path / "short", list_len=3)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny models run fastest single-threaded on a shared CPU; restored afterwards."""

@@ -10,8 +10,8 @@ from corpusfit.errors import DataError
 from corpusfit.train.data import collate, epoch_order, load_training_data, shard, step_batches
 
 
-def test_load_cuts_lists_and_counts(tiny_lists):
-    data = load_training_data(*tiny_lists, list_size=3)
+def test_load_takes_lists_as_written_and_counts(short_lists):
+    data = load_training_data(*short_lists)
     assert len(data.train) == 9 and len(data.dev) == 3
     assert all(len(x.doc_ids) == 3 for x in data.train + data.dev)
     assert all(x.scores == sorted(x.scores, reverse=True) for x in data.train)
@@ -34,6 +34,7 @@ def _rewrite(path, line_no, **changes):
     ({"split": "test"}, "split"),
     ({"doc_ids": ["d0", "d0", "d2", "d3", "d4"]}, "occurs twice"),
     ({"qid": "q0"}, "duplicate qid"),
+    ({"scores": [0.1, 1.0, 0.5, 0.2, 0.0]}, "not in teacher order"),  # lists are sorted once
 ])
 def test_bad_records_name_file_and_line(tiny_lists, changes, reason):
     lists, corpus = tiny_lists

@@ -12,7 +12,7 @@ from corpusfit.train.losses import Objective
 
 def _setup(tiny_bert, tiny_lists):
     enc = DenseEncoder.load(str(tiny_bert), device="cpu")
-    data = load_training_data(*tiny_lists, list_size=5)
+    data = load_training_data(*tiny_lists)
     col = collate(data.train, data.key_of)
     passages = [data.doc_texts[k] for k in col.passage_keys]
     return enc, col, passages

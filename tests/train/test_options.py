@@ -119,3 +119,16 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     old = cfg.model_dump(mode="json", exclude={"device", "cache_dir"})
     old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
     assert config_hash(old) == base
+
+
+def test_lists_are_cut_once_by_label_list_size(tmp_path, tiny_beir):
+    from corpusfit.config import load_config
+    from corpusfit.errors import ConfigError
+
+    assert "list_size" not in TrainConfig.model_fields
+    with pytest.raises(ValueError, match="label.list_size"):
+        TrainConfig(list_size=5)
+    path = tmp_path / "c.yaml"
+    path.write_text(f"corpus: {tiny_beir}\ntrain:\n  list_size: 5\n")  # an older config
+    with pytest.raises(ConfigError, match="train.*label.list_size"):
+        load_config(path)

@@ -1,35 +1,45 @@
-"""Schemas of the artifacts that stages exchange, validated on load.
+"""Schemas of the artifacts that stages exchange, validated on both sides.
 
-Every stage writes JSON lines of one of these records; the next stage reads
-them through :func:`load_artifact`, which names file and line on any error.
+Every stage writes JSON lines of one of these records (:func:`write_artifact`); the
+next stage reads them through :func:`load_artifact`, which names file and line on any
+error. A query's text is ``query`` in every artifact (``queries.jsonl`` of older
+versions called it ``text``; such files still read).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corpusfit.errors import DataError, describe_validation
 from corpusfit.numbers import FiniteFloat
-from corpusfit.workspace import iter_jsonl_numbered
+from corpusfit.workspace import iter_jsonl_numbered, write_jsonl
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
-class SyntheticQuery(_Record):
-    """One accepted query of ``queries.jsonl`` (generate stage)."""
+class QueryRecord(_Record):
+    """The fields that name a synthetic query; every per-query artifact starts with them."""
 
     qid: str
-    text: str
+    query: str
     type: str
     source_id: str
+
+
+class SyntheticQuery(QueryRecord):
+    """One accepted query of ``queries.jsonl`` (generate stage)."""
+
+    # Older versions wrote the query as ``text``: their run directories still read.
+    query: str = Field(validation_alias=AliasChoices("query", "text"))
     model: str = ""
     backend: str = ""
+    attempts: int = Field(1, ge=1, description="generations it took")
 
 
 class RejectedQuery(_Record):
@@ -41,35 +51,29 @@ class RejectedQuery(_Record):
     raw: str
     model: str = ""
     backend: str = ""
+    attempts: int = Field(1, ge=1, description="generations tried")
 
 
-class Candidates(_Record):
+class Candidates(QueryRecord):
     """One line of ``candidates.jsonl`` (mine stage): the fused list of one query.
 
     ``ranks`` maps retriever name -> rank (1-based) of each doc in ``doc_ids``
     for that retriever, or null where that retriever did not return it.
     """
 
-    qid: str
-    query: str
-    type: str
-    source_id: str
     doc_ids: list[str]
     rrf_scores: list[FiniteFloat]
     ranks: dict[str, list[int | None]]
 
 
-class TrainingList(_Record):
+class TrainingList(QueryRecord):
     """One line of ``lists.jsonl`` (label stage): a query's teacher-scored list.
 
-    ``doc_ids`` are sorted by teacher score, best first; ``scores`` are the
-    normalized scores in [0, 1]; ``raw_scores`` the teacher's own.
+    ``doc_ids`` are sorted by teacher score, best first (the label stage sorts and cuts
+    them once, to ``label.list_size``; training takes them as they are); ``scores`` are
+    the normalized scores in [0, 1]; ``raw_scores`` the teacher's own.
     """
 
-    qid: str
-    query: str
-    type: str
-    source_id: str
     doc_ids: list[str]
     scores: list[FiniteFloat]
     raw_scores: list[FiniteFloat]
@@ -83,20 +87,30 @@ class TrainingList(_Record):
             raise ValueError("empty list")
         if self.split not in {"train", "dev"}:
             raise ValueError(f"split must be 'train' or 'dev', got {self.split!r}")
+        if len(set(self.doc_ids)) != len(self.doc_ids):
+            raise ValueError(f"query {self.qid}: a doc id occurs twice in its list")
+        if any(a < b for a, b in zip(self.scores, self.scores[1:])):
+            raise ValueError(f"query {self.qid}: doc_ids are not in teacher order (scores "
+                             "must not increase)")
         return self
 
 
 R = TypeVar("R", bound=_Record)
 
 
+def validate_record(path: str | Path, line: int, raw: dict, record: type[R]) -> R:
+    """``raw`` as a ``record``; a bad field is a DataError at file:line."""
+    try:
+        return record.model_validate(raw)
+    except ValidationError as e:
+        reason = f"invalid {record.__name__}: {describe_validation(e, limit=1)}"
+        raise DataError(path, line, reason) from None
+
+
 def iter_artifact(path: str | Path, record: type[R]) -> Iterator[R]:
-    """Yield validated records; a bad record raises DataError naming file and line."""
+    """Yield validated records (:func:`validate_record`)."""
     for line_no, raw in iter_jsonl_numbered(path):
-        try:
-            yield record.model_validate(raw)
-        except ValidationError as e:
-            reason = f"invalid {record.__name__}: {describe_validation(e, limit=1)}"
-            raise DataError(path, line_no, reason) from None
+        yield validate_record(path, line_no, raw, record)
 
 
 def load_artifact(path: str | Path, record: type[R]) -> list[R]:
@@ -104,3 +118,8 @@ def load_artifact(path: str | Path, record: type[R]) -> list[R]:
     if not path.exists():
         raise DataError(path, None, "artifact not found (has the previous stage run?)")
     return list(iter_artifact(path, record))
+
+
+def write_artifact(path: str | Path, records: Iterable[_Record]) -> int:
+    """Write records as JSON lines, atomically; the one way stages write artifacts."""
+    return write_jsonl(path, (r.model_dump(mode="json") for r in records))

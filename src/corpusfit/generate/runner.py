@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery
 from corpusfit.data.ingest import read_ids
 from corpusfit.data.readers import load_corpus
 from corpusfit.errors import CorpusfitError, DataError
@@ -125,7 +126,8 @@ def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str
             done.add(key)
             kept.append(rec)
             if name == QUERIES:
-                seen.setdefault(rec["type"], set()).add(duplicate_key(rec["text"]))
+                text = SyntheticQuery.model_validate(rec).query  # older files: "text"
+                seen.setdefault(rec["type"], set()).add(duplicate_key(text))
         if dropped:
             logger.info("generate: pruning %d stale records from %s", dropped, name)
             write_jsonl(out / name, kept)
@@ -137,20 +139,23 @@ def _example_text(request: Request) -> str:
     return " ".join(m["content"] for m in request.messages[1:-1])
 
 
-def _judge(s: _Session, req: Request, comp: Completion, attempt: int) -> dict:
-    """An accepted SyntheticQuery or a RejectedQuery record for one completion."""
+Judged = SyntheticQuery | RejectedQuery
+
+
+def _judge(s: _Session, req: Request, comp: Completion, attempt: int) -> Judged:
+    """The accepted query or the rejection of one completion."""
     source_id, tname = req.source_id, req.type
     base = {"source_id": source_id, "type": tname, "model": s.backend.model_name,
             "backend": s.backend.name, "attempts": attempt + 1}
     if comp.text is None:
-        return {**base, "reason": "backend_error", "raw": comp.error or ""}
+        return RejectedQuery(**base, reason="backend_error", raw=comp.error or "")
     cleaned = clean_output(comp.text, s.types[tname], s.passages[source_id], _example_text(req))
     if cleaned.text is not None and duplicate_key(cleaned.text) in s.seen.get(tname, set()):
         cleaned = Cleaned(None, "duplicate")
     if cleaned.text is None:
-        return {**base, "reason": cleaned.reason, "raw": comp.text}
+        return RejectedQuery(**base, reason=cleaned.reason, raw=comp.text)
     s.seen.setdefault(tname, set()).add(duplicate_key(cleaned.text))
-    return {"qid": query_id(source_id, tname), "text": cleaned.text, **base}
+    return SyntheticQuery(qid=query_id(source_id, tname), query=cleaned.text, **base)
 
 
 def _messages(s: _Session, qtype: QueryType, source_id: str, passage: str) -> list[dict]:
@@ -171,9 +176,9 @@ def _request(s: _Session, key: Key, attempt: int) -> Request:
                    max_new_tokens=qtype.max_new_tokens)
 
 
-def _run_batch(s: _Session, keys: list[Key]) -> list[dict]:
+def _run_batch(s: _Session, keys: list[Key]) -> list[Judged]:
     """Final records for ``keys``: rejected outputs are resampled up to ``attempts`` times."""
-    final: dict[Key, dict] = {}
+    final: dict[Key, Judged] = {}
     pending = keys
     for attempt in range(s.config.attempts):
         requests = [_request(s, k, attempt) for k in pending]
@@ -189,11 +194,11 @@ def _run_batch(s: _Session, keys: list[Key]) -> list[dict]:
                 s.outage = (comp.unavailable, comp.error or "no answer")
                 final.pop(key, None)
                 continue
-            final[key] = _judge(s, req, comp, attempt)
-            if "reason" in final[key]:
+            final[key] = judged = _judge(s, req, comp, attempt)
+            if isinstance(judged, RejectedQuery):
                 retry.append(key)
                 if attempt + 1 < s.config.attempts:
-                    s.retried[final[key]["reason"]] += 1
+                    s.retried[judged.reason] += 1
         pending = retry
         if s.outage and attempt + 1 < s.config.attempts:
             for key in pending:  # not through its attempts yet: pending, not rejected
@@ -228,8 +233,9 @@ def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool
         for i in range(0, len(pending), s.config.batch_size):
             records = _run_batch(s, pending[i:i + s.config.batch_size])
             for rec in records:
-                (bad if "reason" in rec else good).add(rec)
-                accepted += "reason" not in rec
+                rejected = isinstance(rec, RejectedQuery)
+                (bad if rejected else good).add(rec.model_dump(mode="json"))
+                accepted += not rejected
                 finished += 1
             good.flush()
             bad.flush()

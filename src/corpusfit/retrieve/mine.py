@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact
+from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact, write_artifact
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
 from corpusfit.precision import Precision
@@ -25,7 +25,7 @@ from corpusfit.retrieve.retrievers import Retrievers
 from corpusfit.retrieve.settings import RetrievalSettings, setting
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
-from corpusfit.workspace import iter_jsonl_tolerant, read_json, write_json, write_jsonl
+from corpusfit.workspace import iter_jsonl_tolerant, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[s
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
     ids = list(docs)
     retrievers = Retrievers(ids, [docs[d].full_text(" ") for d in ids],
-                            [q.qid for q in queries], [q.text for q in queries],
+                            [q.qid for q in queries], [q.query for q in queries],
                             RetrievalSettings(depth=depth, cache_dir=cache_dir,
                                               precision=precision))
     runs: dict[str, TrecRun] = {}
@@ -84,7 +84,7 @@ def rank_maps(runs: dict[str, TrecRun]) -> dict[str, dict[str, dict[str, int]]]:
 
 
 def build_candidates(queries: list[SyntheticQuery], runs: dict[str, TrecRun], config: MineConfig,
-                     docs: dict[str, Document]) -> tuple[list[dict], dict[str, int]]:
+                     docs: dict[str, Document]) -> tuple[list[Candidates], dict[str, int]]:
     """Round-trip filter and fusion; returns Candidates records and counts."""
     ranks = rank_maps(runs)
     fused = rrf(list(runs.values()), k=config.rrf_k)
@@ -107,11 +107,11 @@ def build_candidates(queries: list[SyntheticQuery], runs: dict[str, TrecRun], co
             continue
         top = ranked(fused.get(q.qid, {}), config.fused_depth)
         doc_ids = [d for d, _ in top]
-        records.append({
-            "qid": q.qid, "query": q.text, "type": q.type, "source_id": q.source_id,
-            "doc_ids": doc_ids, "rrf_scores": [float(s) for _, s in top],
-            "ranks": {name: [ranks[name].get(q.qid, {}).get(d) for d in doc_ids]
-                      for name in runs}})
+        records.append(Candidates(
+            qid=q.qid, query=q.query, type=q.type, source_id=q.source_id,
+            doc_ids=doc_ids, rrf_scores=[float(s) for _, s in top],
+            ranks={name: [ranks[name].get(q.qid, {}).get(d) for d in doc_ids]
+                   for name in runs}))
     counts["written"] = len(records)
     return records, counts
 
@@ -165,10 +165,10 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
     counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
     if shard is not None:
         data_path, info_path = _shard_paths(out_dir, shard)
-        write_jsonl(data_path, records)
+        write_artifact(data_path, records)
         write_json(info_path, {**fingerprint, "counts": counts})  # last: the slice is done
         return counts
-    write_jsonl(out_dir / CANDIDATES, records)
+    write_artifact(out_dir / CANDIDATES, records)
     return counts
 
 
@@ -188,5 +188,5 @@ def merge_shards(queries: str | Path, out_dir: str | Path, n_shards: int,
             counts[k] = v if k in ("passages", "excluded_passages") else counts.get(k, 0) + v
     order = {q.qid: k for k, q in enumerate(load_artifact(queries, SyntheticQuery))}
     merged = sorted((c for part in parts for c in part), key=lambda c: order.get(c.qid, 0))
-    write_jsonl(out_dir / CANDIDATES, (c.model_dump() for c in merged))
+    write_artifact(out_dir / CANDIDATES, merged)
     return counts

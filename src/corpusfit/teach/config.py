@@ -206,7 +206,8 @@ class LabelConfig(BaseModel):
     teacher: TeacherConfig = Field(default_factory=offline_teacher,
                                    description="the teacher (default: the offline ensemble)")
     score_depth: int = Field(30, ge=1, description="fused candidates scored per query (N)")
-    list_size: int = Field(20, ge=1, description="passages kept per list, best first (L)")
+    list_size: int = Field(20, ge=1, description="passages kept per list, best first (L); "
+                           "the only cut: training takes the lists as written")
     require_source_first: bool = Field(True, description="drop queries whose source passage "
                                                          "the teacher does not rank first")
     min_candidates: int = Field(0, ge=0, description="drop queries with fewer scored "

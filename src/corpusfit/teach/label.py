@@ -14,13 +14,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from corpusfit.data.artifacts import Candidates, TrainingList, load_artifact
+from corpusfit.data.artifacts import Candidates, load_artifact, write_artifact
 from corpusfit.errors import CorpusfitError
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import LabelConfig, TeacherConfig
 from corpusfit.teach.lists import ScoredList, build_training_lists
 from corpusfit.teach.scoring import CachedScorer
-from corpusfit.workspace import write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +115,6 @@ def label_candidates(config: LabelConfig, candidates: str | Path, corpus: str | 
     if shard is not None:
         return {**counts, "scored": len(scored)}, timings
     records, list_counts, norm = build_training_lists(scored, config)
-    for r in records:
-        TrainingList.model_validate(r)  # the contract with train, checked before writing
-    write_jsonl(out_dir / LISTS, records)
+    write_artifact(out_dir / LISTS, records)
     counts.update(list_counts)
     return counts, {**timings, "norm_low_value": norm["low"], "norm_high_value": norm["high"]}

@@ -8,42 +8,48 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, replace
 
 import numpy as np
+from pydantic import ConfigDict
 
+from corpusfit.data.artifacts import QueryRecord, TrainingList
 from corpusfit.teach.config import LabelConfig
 from corpusfit.teach.normalization import minmax_clip, percentile_bounds
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ScoredList:
-    """One query's candidates sorted by raw teacher score, best first.
+class ScoredList(QueryRecord):
+    """One query's candidates sorted by raw teacher score, best first: the label stage's
+    working state, never written (:meth:`training` makes the ``lists.jsonl`` record).
 
     ``doc_ids``/``raw_scores`` are the kept top of the list; ``all_raw`` holds the raw
     score of every scored candidate (before the cut), which the reference's
     normalization and top-score filter take their percentiles over.
     """
 
-    qid: str
-    query: str
-    type: str
-    source_id: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     doc_ids: list[str]
     raw_scores: list[float]
-    scores: list[float] | None = None
     all_raw: list[float] | None = None
 
     @classmethod
     def sorted_from(cls, qid: str, query: str, type_: str, source_id: str,
                     doc_ids: list[str], raw: list[float], keep: int) -> ScoredList:
-        """Sort by score (desc; ties by doc id, deterministic) and keep the top ``keep``."""
+        """Sort by score (desc; ties by doc id, deterministic) and keep the top ``keep``:
+        the only sort and the only cut a list gets."""
         order = sorted(range(len(doc_ids)), key=lambda i: (-raw[i], doc_ids[i]))
         top = order[:keep]
-        return cls(qid, query, type_, source_id, [doc_ids[i] for i in top],
-                   [float(raw[i]) for i in top], all_raw=[float(raw[i]) for i in order])
+        return cls(qid=qid, query=query, type=type_, source_id=source_id,
+                   doc_ids=[doc_ids[i] for i in top], raw_scores=[float(raw[i]) for i in top],
+                   all_raw=[float(raw[i]) for i in order])
+
+    def training(self, scores: list[float], split: str) -> TrainingList:
+        """The ``lists.jsonl`` record of this list with its normalized ``scores``."""
+        return TrainingList(qid=self.qid, query=self.query, type=self.type,
+                            source_id=self.source_id, doc_ids=self.doc_ids,
+                            scores=scores, raw_scores=self.raw_scores, split=split)
 
     @property
     def every_score(self) -> list[float]:
@@ -93,7 +99,7 @@ def filter_top_reference(lists: list[ScoredList], percentile: float,
 
 
 def normalize(lists: list[ScoredList], low: float, high: float,
-              pool: list[float] | None = None) -> tuple[list[ScoredList], tuple[float, float]]:
+              pool: list[float] | None = None) -> tuple[list[list[float]], tuple[float, float]]:
     """Min-max normalize every raw score with the low/high percentiles, clipped to [0, 1].
 
     Args:
@@ -101,14 +107,15 @@ def normalize(lists: list[ScoredList], low: float, high: float,
         low: percentile mapped to 0.
         high: percentile mapped to 1.
         pool: the scores to take the percentiles of (default: the lists' kept scores).
+
+    Returns:
+        (each list's normalized scores, (the raw score mapped to 0, the one mapped to 1))
     """
     if not lists:
         return [], (0.0, 0.0)
     values = [s for x in lists for s in x.raw_scores] if pool is None else pool
     lo, hi = percentile_bounds(values, low, high)
-    out = [replace(x, scores=[float(s) for s in minmax_clip(x.raw_scores, lo, hi)])
-           for x in lists]
-    return out, (lo, hi)
+    return [[float(s) for s in minmax_clip(x.raw_scores, lo, hi)] for x in lists], (lo, hi)
 
 
 def split_by_source(source_ids: list[str], dev_fraction: float, seed: int) -> dict[str, str]:
@@ -133,7 +140,7 @@ def _filter_top(lists: list[ScoredList], scored: list[ScoredList],
 
 
 def build_training_lists(lists: list[ScoredList], config: LabelConfig
-                         ) -> tuple[list[dict], dict[str, int], dict]:
+                         ) -> tuple[list[TrainingList], dict[str, int], dict]:
     """Apply the configured filters, normalize and split (steps: see LabelConfig).
 
     Args:
@@ -157,14 +164,12 @@ def build_training_lists(lists: list[ScoredList], config: LabelConfig
         counts["top_percentile"] = len(lists)
     pool = ([s for x in scored for s in x.every_score]
             if config.normalize_over == "all_scored" and scored else None)
-    lists, (lo, hi) = normalize(lists, config.norm_low, config.norm_high, pool)
+    scores, (lo, hi) = normalize(lists, config.norm_low, config.norm_high, pool)
     logger.info("label: %d of %d queries kept; scores %.4g..%.4g map to 0..1 (%s)",
                 len(lists), len(scored), lo, hi, config.normalize_over)
     split = split_by_source([x.source_id for x in lists], config.dev_fraction, config.seed)
-    records = [{"qid": x.qid, "query": x.query, "type": x.type, "source_id": x.source_id,
-                "doc_ids": x.doc_ids, "scores": x.scores, "raw_scores": x.raw_scores,
-                "split": split[x.source_id]} for x in lists]
+    records = [x.training(s, split[x.source_id]) for x, s in zip(lists, scores)]
     counts["written"] = len(records)
-    counts["train"] = sum(r["split"] == "train" for r in records)
+    counts["train"] = sum(r.split == "train" for r in records)
     counts["dev"] = counts["written"] - counts["train"]
     return records, counts, {"low": lo, "high": hi}

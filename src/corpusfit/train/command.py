@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 # CLI flag -> TrainConfig field (flags left out keep the config's default).
 _FLAGS = {"student": "student", "mode": "mode", "epochs": "epochs", "lr": "lr",
-          "queries_per_step": "queries_per_step", "list_size": "list_size",
+          "queries_per_step": "queries_per_step",
           "max_minutes": "max_minutes", "seed": "seed", "eval_data": "eval_data",
           "cache_dir": "cache_dir", "device": "device"}
 
@@ -32,7 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--queries-per-step", type=int)
-    p.add_argument("--list-size", type=int)
     p.add_argument("--max-minutes", type=float, help="stop training after this wall time")
     p.add_argument("--seed", type=int)
     p.add_argument("--eval-data", help="BEIR folder: put base vs trained metrics in the card")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpusfit.fields import runtime_only
 from corpusfit.numbers import FiniteFloat
@@ -77,7 +77,6 @@ class TrainConfig(BaseModel):
     objective: dict[LossName, FiniteFloat] = Field(
         default_factory=lambda: {"listwise": 1.0, "infonce": 0.1})
     loss: LossConfig = Field(default_factory=LossConfig)
-    list_size: int = Field(20, ge=2, description="passages kept per query (teacher order)")
     queries_per_step: int = Field(64, ge=1)
     chunk_size: int = Field(32, ge=1, description="texts per GradCache chunk")
     gradcache: bool = True
@@ -116,6 +115,14 @@ class TrainConfig(BaseModel):
     precision: Precision = Field("auto", description="auto = bf16 autocast on a bf16 GPU or "
                                  "an AMX CPU (measured: benchmarks/results/precision.md), "
                                  "else fp32; weights and the optimizer stay fp32")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_size_moved(cls, data: object) -> object:
+        if isinstance(data, dict) and "list_size" in data:  # configs of earlier versions
+            raise ValueError("list_size is now set once, as label.list_size: the label stage "
+                             "sorts and cuts the lists, training takes them as written")
+        return data
 
     @field_validator("max_minutes")
     @classmethod

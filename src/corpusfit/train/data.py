@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import ValidationError
 
-from corpusfit.data.artifacts import TrainingList
+from corpusfit.data.artifacts import TrainingList, validate_record
 from corpusfit.data.readers import load_corpus
 from corpusfit.errors import DataError
 from corpusfit.train.losses import ListBatch
@@ -22,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class TrainData:
-    """Lists cut to ``list_size`` plus the texts of every passage they reference.
+    """The lists (as the label stage sorted and cut them) plus the texts of every passage
+    they reference.
 
     ``doc_ids[k]`` / ``doc_texts[k]`` belong to document key ``k``, the identity the
     losses use to deduplicate and mask; keys are the same in every process.
@@ -45,29 +45,22 @@ class TrainData:
         }
 
 
-def _read_list(path: Path, line: int, raw: dict, list_size: int, corpus: dict) -> TrainingList:
-    try:
-        rec = TrainingList.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "record"
-        raise DataError(path, line, f"invalid TrainingList: {loc}: {first['msg']}") from e
-    if len(set(rec.doc_ids)) != len(rec.doc_ids):
-        raise DataError(path, line, f"query {rec.qid}: a doc id occurs twice in its list")
+def _read_list(path: Path, line: int, raw: dict, corpus: dict) -> TrainingList:
+    """One record, checked by its schema (teacher order, no repeated doc) and the corpus."""
+    rec = validate_record(path, line, raw, TrainingList)
     missing = [d for d in rec.doc_ids if d not in corpus]
     if missing:
         raise DataError(path, line, f"query {rec.qid}: doc id {missing[0]!r} not in the corpus")
-    # Teacher order, best first (stable for ties), then cut to the list size.
-    order = sorted(range(len(rec.scores)), key=lambda i: -rec.scores[i])[:list_size]
-    return rec.model_copy(update={
-        "doc_ids": [rec.doc_ids[i] for i in order],
-        "scores": [float(rec.scores[i]) for i in order],
-        "raw_scores": [float(rec.raw_scores[i]) for i in order]})
+    return rec
 
 
 def load_training_data(lists_path: str | Path, corpus_path: str | Path,
-                       list_size: int = 20, title_sep: str = " ") -> TrainData:
-    """Read and validate ``lists.jsonl`` against the corpus; errors name file and line."""
+                       title_sep: str = " ") -> TrainData:
+    """Read and validate ``lists.jsonl`` against the corpus; errors name file and line.
+
+    Lists are taken as written: the label stage sorted them by teacher score and cut
+    them to ``label.list_size``.
+    """
     lists_path = Path(lists_path)
     if not lists_path.exists():
         raise DataError(lists_path, None, "lists file not found (has the label stage run?)")
@@ -75,7 +68,7 @@ def load_training_data(lists_path: str | Path, corpus_path: str | Path,
     data = TrainData([], [], [], [])
     seen: set[str] = set()
     for line, raw in iter_jsonl_numbered(lists_path):
-        rec = _read_list(lists_path, line, raw, list_size, corpus)
+        rec = _read_list(lists_path, line, raw, corpus)
         if rec.qid in seen:
             raise DataError(lists_path, line, f"duplicate qid {rec.qid!r}")
         seen.add(rec.qid)
