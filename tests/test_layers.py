@@ -18,7 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "corpusfit"
 # named in full where it sits in a folder of a lower layer.
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"__init__", "errors", "numbers", "precision", "fields", "masking",
-                    "workspace", "lock", "retry", "native", "isolation", "models"}),
+                    "workspace", "reading", "yamlfile", "lock", "retry", "native", "isolation",
+                    "models"}),
     ("data", {"data"}),
     ("retrieval and generation", {"retrieve", "generate"}),
     ("teachers and evaluation", {"teach", "evaluate"}),
@@ -27,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("config", {"config", "config_docs"}),
     ("stages", {"stages"}),
     ("pipeline", {"pipeline"}),
-    ("cli", {"cli", "run_command", "init_command", "doctor",
+    ("cli", {"cli", "cli_flags", "run_command", "init_command", "report_command", "doctor",
              # command modules still beside their library code
              "data.ingest_command", "generate.command", "retrieve.mine_command",
              "teach.command", "teach.export_command", "train.command", "evaluate.command"}),

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from corpusfit.errors import ConfigError, describe_validation
 from corpusfit.masking import mask_secrets
+from corpusfit.reading import exists, read_text
+from corpusfit.yamlfile import load_yaml
 
 # Section name -> (module, class) of the stage config it holds, in pipeline order.
 STAGE_SECTIONS: dict[str, tuple[str, str]] = {
@@ -53,15 +55,33 @@ class RootSettings(BaseModel):
     @field_validator("corpus")
     @classmethod
     def _corpus_exists(cls, v: Path) -> Path:
-        if not v.exists():
-            raise ValueError(f"corpus not found: {v}")
+        try:
+            if not v.exists():
+                raise ValueError(f"corpus not found: {v}")
+            if not (v.is_dir() or v.is_file()):  # a FIFO or /dev/zero would be read forever
+                raise ValueError(f"corpus {v} is neither a regular file nor a folder")
+        except OSError as e:  # e.g. a name too long for the file system
+            raise ValueError(f"corpus {v}: {e.strerror}") from None
+        return v
+
+    @field_validator("run_dir")
+    @classmethod
+    def _run_dir_is_a_folder(cls, v: Path | None) -> Path | None:
+        try:
+            if v is not None and v.exists() and not v.is_dir():
+                raise ValueError(f"{v} exists and is not a folder")
+        except OSError as e:
+            raise ValueError(f"run_dir {v}: {e.strerror}") from None
         return v
 
     @field_validator("test_data")
     @classmethod
     def _test_data_is_beir(cls, v: Path | None) -> Path | None:
-        if v is not None and not (v / "qrels").is_dir():
-            raise ValueError(f"{v} is not a BEIR folder with a qrels/ subfolder")
+        try:
+            if v is not None and not (v / "qrels").is_dir():
+                raise ValueError(f"{v} is not a BEIR folder with a qrels/ subfolder")
+        except OSError as e:
+            raise ValueError(f"test_data {v}: {e.strerror}") from None
         return v
 
     @field_validator("variants")
@@ -122,7 +142,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     if not all(parts):
         raise ConfigError(f"--set {item!r}: empty part in key {key!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError as e:
         raise ConfigError(f"--set {item!r}: value is not valid YAML ({e})") from e
     return parts, value
@@ -144,12 +164,13 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def read_yaml(path: str | Path) -> dict:
-    """The raw mapping of a YAML config file; syntax errors name file and line."""
+    """The raw mapping of a YAML config file; syntax errors, duplicate keys, deep nesting
+    and alias bombs (:mod:`corpusfit.yamlfile`) name file and line."""
     path = Path(path)
-    if not path.is_file():
+    if not exists(path):
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_text(path, "config file"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -176,9 +197,13 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     if path is not None:
         data.update(read_yaml(path))
     apply_overrides(data, list(overrides or []))
-    config = validate_config(data, str(path) if path else "config")
+    source = str(path) if path else "config"
+    config = validate_config(data, source)
     for name in config.variants:
-        variant_train_config(config, name)  # unknown keys in a variant fail now, not later
+        try:
+            variant_train_config(config, name)  # unknown keys in a variant fail now, not later
+        except ConfigError as e:
+            raise ConfigError(f"{source}: {e}") from None
     return config
 
 

@@ -1,8 +1,12 @@
 """Crash-safe file primitives shared by every stage.
 
 Whole files are written to a temporary name and renamed (atomic on POSIX).
-Long stages append JSON lines in small flushed batches; a reader skips a torn
-last line left by a crash, so a rerun continues from the last complete record.
+Long stages append JSON lines in small flushed batches; the reader of such an
+append-only file skips a torn last line left by a crash, so a rerun continues
+from the last complete record. A file written whole cannot tear: there a bad
+last line is corruption, an error like any other.
+
+Reading goes through :mod:`corpusfit.reading` (re-exported here).
 """
 
 from __future__ import annotations
@@ -16,6 +20,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from corpusfit.errors import DataError
+from corpusfit.reading import (  # noqa: F401  (the readers, where callers import them)
+    iter_jsonl_numbered,
+    iter_jsonl_tolerant,
+    parse_json,
+    read_json,
+    read_lines,
+    read_text,
+    regular_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +62,6 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
     """Atomically write JSON lines; returns the number of records."""
     n = 0
@@ -60,37 +70,6 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             n += 1
     return n
-
-
-def iter_jsonl_numbered(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, record) from an append-only JSONL file.
-
-    A torn final line left by a crash is skipped with a warning; a malformed
-    line anywhere else is real corruption and raises DataError.
-    """
-    from corpusfit.errors import DataError
-
-    path = Path(path)
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        lines = f.readlines()
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield i, json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == len(lines) and not line.endswith("\n"):
-                logger.warning("%s: ignoring torn last line %d (interrupted write)", path, i)
-                return
-            raise DataError(path, i, f"malformed JSON ({e.msg})") from e
-
-
-def iter_jsonl_tolerant(path: str | os.PathLike) -> Iterator[dict]:
-    """Records of :func:`iter_jsonl_numbered` without line numbers."""
-    for _, rec in iter_jsonl_numbered(path):
-        yield rec
 
 
 class JsonlAppender:
@@ -142,7 +121,7 @@ class JsonlAppender:
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open(regular_file(path), "rb") as f:  # /dev/zero or a FIFO would never end
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
@@ -187,7 +166,9 @@ def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict) -> bool:
         return False
     try:
         old = read_json(path)
-    except (OSError, json.JSONDecodeError):
+    except DataError:  # an unreadable manifest is no finished result
+        return False
+    if not isinstance(old, dict):
         return False
     return all(old.get(k) == v for k, v in fingerprint.items())
 

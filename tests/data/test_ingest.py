@@ -7,7 +7,8 @@ import json
 import pytest
 
 from corpusfit.cli import main as cli_main
-from corpusfit.data.ingest import IngestConfig, find_near_duplicates, read_ids
+from corpusfit.data.ids import read_id_file as read_ids
+from corpusfit.data.ingest import IngestConfig, find_near_duplicates
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
 from corpusfit.stages.ingest import run_ingest

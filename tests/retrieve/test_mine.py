@@ -77,6 +77,6 @@ def test_mine_cli_and_bad_id_file(tmp_path, tiny_beir, tiny_bert, queries, capsy
               "--depth", "3"])
     out = capsys.readouterr().out
     assert rc == 0 and "round_trip_dropped" in out and "candidates.jsonl" in out
-    with pytest.raises(DataError, match="id list not found"):
+    with pytest.raises(DataError, match="id file not found"):
         run_mine(config(tiny_bert), queries, tiny_beir, tmp_path / "x",
                  heldout=tmp_path / "missing.txt")

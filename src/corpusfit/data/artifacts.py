@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from corpusfit.data.ids import check_id
 from corpusfit.errors import DataError, describe_validation
 from corpusfit.numbers import FiniteFloat
 from corpusfit.workspace import iter_jsonl_numbered, write_jsonl
@@ -99,18 +100,30 @@ R = TypeVar("R", bound=_Record)
 
 
 def validate_record(path: str | Path, line: int, raw: dict, record: type[R]) -> R:
-    """``raw`` as a ``record``; a bad field is a DataError at file:line."""
+    """``raw`` as a ``record``; a bad field or a malformed id is a DataError at file:line."""
     try:
-        return record.model_validate(raw)
+        rec = record.model_validate(raw)
     except ValidationError as e:
         reason = f"invalid {record.__name__}: {describe_validation(e, limit=1)}"
         raise DataError(path, line, reason) from None
+    for key in ("qid", "source_id"):
+        if key in record.model_fields:
+            check_id(path, line, getattr(rec, key), f"'{key}'")
+    return rec
 
 
 def iter_artifact(path: str | Path, record: type[R]) -> Iterator[R]:
-    """Yield validated records (:func:`validate_record`)."""
+    """Yield validated records (:func:`validate_record`); a repeated ``qid`` is a DataError."""
+    first: dict[str, int] = {}
     for line_no, raw in iter_jsonl_numbered(path):
-        yield validate_record(path, line_no, raw, record)
+        rec = validate_record(path, line_no, raw, record)
+        qid = getattr(rec, "qid", None)
+        if isinstance(qid, str) and "qid" in record.model_fields:
+            if qid in first:
+                raise DataError(path, line_no, f"duplicate qid '{qid}' (first on line "
+                                               f"{first[qid]})")
+            first[qid] = line_no
+        yield rec
 
 
 def load_artifact(path: str | Path, record: type[R]) -> list[R]:

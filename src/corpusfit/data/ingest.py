@@ -13,8 +13,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import load_corpus
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
@@ -32,12 +33,13 @@ class IngestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sample: int | None = Field(None, ge=1, description="passages sampled; None = all")
+    # Strict: YAML reads `yes` as true, which a lax int would take as 1 passage.
+    sample: StrictInt | None = Field(None, ge=1, description="passages sampled; None = all")
     heldout_fraction: FiniteFloat = Field(0.0, ge=0.0, lt=1.0,
                                           description="share of passages held out")
     heldout_file: str | None = Field(None, description="file of held-out ids, one per line")
     dedup: bool = True
-    seed: int = 13
+    seed: StrictInt = 13
 
     @model_validator(mode="after")
     def _one_heldout_source(self) -> IngestConfig:
@@ -80,26 +82,11 @@ def find_near_duplicates(docs: dict[str, Document]) -> dict[str, str]:
     return duplicates
 
 
-def read_id_file(path: str | Path, known: dict[str, Document]) -> list[str]:
-    """Ids, one per line (blank lines and ``#`` comments skipped); unknown ids are errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, "held-out id file not found")
-    ids: list[str] = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        doc_id = line.strip()
-        if not doc_id or doc_id.startswith("#"):
-            continue
-        if doc_id not in known:
-            raise DataError(path, i, f"unknown document id '{doc_id}'")
-        ids.append(doc_id)
-    return ids
-
-
 def choose_heldout(config: IngestConfig, docs: dict[str, Document]) -> list[str]:
     """Held-out ids from the file or a seeded fraction of the corpus."""
     if config.heldout_file:
-        return read_id_file(config.heldout_file, docs)
+        return read_id_file(config.heldout_file, docs, comments=True,
+                            what="held-out id file")
     if not config.heldout_fraction:
         return []
     ids = sorted(docs)
@@ -137,6 +124,10 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
     heldout = choose_heldout(config, docs)
     excluded = set(duplicates) | set(empty) | set(heldout)
     sampled = sample_passages(config, [i for i in docs if i not in excluded])
+    if not sampled:
+        raise DataError(corpus_path, None, f"no passage left to sample ({len(empty)} empty, "
+                                           f"{len(duplicates)} duplicates, {len(heldout)} "
+                                           "held out)")
     write_jsonl(out / "corpus.jsonl",
                 ({"_id": d.id, "title": d.title, "text": d.text} for d in docs.values()))
     write_jsonl(out / "duplicates.jsonl",
@@ -147,9 +138,3 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
     logger.info("ingest: %(documents)d documents, %(duplicates)d near-duplicates, "
                 "%(heldout)d held out, %(sampled)d sampled", counts)
     return counts
-
-
-def read_ids(path: str | Path) -> list[str]:
-    """Ids of ``sampled.txt``/``heldout.txt`` in file order."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
-    return [line.strip() for line in text.splitlines() if line.strip()]

@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpusfit.data.ids import check_id
 from corpusfit.data.schema import Document, Qrels, Query
 from corpusfit.errors import DataError
+from corpusfit.reading import exists, iter_jsonl_numbered, read_lines, read_text, regular_file
 
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line) and turn undecodable bytes into a DataError."""
-    with open(path, "rb") as f:
-        for i, raw in enumerate(f, start=1):
-            try:
-                yield i, raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(path, i, f"not valid UTF-8 ({e.reason} at byte {e.start})") from e
-
-
 def _json_records(path: Path) -> Iterator[tuple[int, dict]]:
-    for i, line in _read_lines(path):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(path, i, f"malformed JSON ({e.msg}, column {e.colno})") from e
-        if not isinstance(rec, dict):
-            raise DataError(path, i, "expected a JSON object")
-        yield i, rec
+    yield from iter_jsonl_numbered(path)
 
 
 def _require_id(path: Path, line: int, rec: dict, key: str = "_id") -> str:
@@ -46,9 +28,7 @@ def _require_id(path: Path, line: int, rec: dict, key: str = "_id") -> str:
     value = rec[key]
     if not isinstance(value, str):
         raise DataError(path, line, f"'{key}' must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise DataError(path, line, f"'{key}' is empty")
-    return value
+    return check_id(path, line, value, f"'{key}'")
 
 
 def _optional_str(path: Path, line: int, rec: dict, key: str) -> str:
@@ -90,7 +70,7 @@ def read_corpus_tsv(path: Path) -> dict[str, Document]:
     """``id<TAB>text`` or ``id<TAB>title<TAB>text``; a header starting with id is skipped."""
     docs: dict[str, Document] = {}
     empty: list[str] = []
-    for i, line in _read_lines(path):
+    for i, line in read_lines(path, "corpus"):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
@@ -103,8 +83,7 @@ def read_corpus_tsv(path: Path) -> dict[str, Document]:
             doc_id, title, text = parts
         else:
             raise DataError(path, i, f"expected 2 or 3 tab-separated fields, got {len(parts)}")
-        if not doc_id.strip():
-            raise DataError(path, i, "empty document id")
+        check_id(path, i, doc_id, "document id")
         if not (title + text).strip():
             empty.append(doc_id)
         _add_unique(docs, doc_id, Document(doc_id, text, title), path, i, "document")
@@ -112,20 +91,31 @@ def read_corpus_tsv(path: Path) -> dict[str, Document]:
     return docs
 
 
+def _text_files(path: Path) -> list[Path]:
+    """The regular .txt/.md files under ``path``; anything else so named (a directory, a
+    FIFO, a device, a dangling link) is skipped with a warning, never opened."""
+    files = []
+    for p in sorted(path.rglob("*")):
+        if p.suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        try:
+            files.append(regular_file(p, "corpus file"))
+        except DataError as e:
+            logger.warning("%s (skipped)", e)
+    return files
+
+
 def read_corpus_folder(path: Path) -> dict[str, Document]:
     """Each .txt/.md file is one document; its id is the relative path without suffix."""
     docs: dict[str, Document] = {}
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES)
+    files = _text_files(path)
     if not files:
         raise DataError(path, None, "no .txt or .md files found")
     empty: list[str] = []
     for f in files:
-        try:
-            text = f.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = f.read_bytes()[: e.start].count(b"\n") + 1
-            raise DataError(f, line, f"not valid UTF-8 ({e.reason})") from e
-        doc_id = f.relative_to(path).with_suffix("").as_posix()
+        text = read_text(f, "corpus file")
+        doc_id = check_id(f, None, f.relative_to(path).with_suffix("").as_posix(),
+                          "document id (from the file name)")
         title = f.stem.replace("_", " ")
         if not text.strip():
             empty.append(doc_id)
@@ -134,25 +124,34 @@ def read_corpus_folder(path: Path) -> dict[str, Document]:
     return docs
 
 
-def load_corpus(path: str | Path) -> dict[str, Document]:
-    """Load a corpus from a BEIR folder, a ``corpus.jsonl``, a TSV file or a text folder."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "corpus not found")
+def _read_any_corpus(path: Path) -> dict[str, Document]:
     if path.is_dir():
         if (path / "corpus.jsonl").exists():
-            return read_corpus_jsonl(path / "corpus.jsonl")
+            return read_corpus_jsonl(regular_file(path / "corpus.jsonl", "corpus"))
         return read_corpus_folder(path)
+    regular_file(path, "corpus")
     if path.suffix in {".tsv", ".txt"}:
         return read_corpus_tsv(path)
     return read_corpus_jsonl(path)
 
 
+def load_corpus(path: str | Path) -> dict[str, Document]:
+    """Load a corpus from a BEIR folder, a ``corpus.jsonl``, a TSV file or a text folder.
+
+    A corpus without any document is an error: every later stage needs passages.
+    """
+    path = Path(path)
+    if not exists(path):
+        raise DataError(path, None, "corpus not found")
+    docs = _read_any_corpus(path)
+    if not docs:
+        raise DataError(path, None, "the corpus holds no documents")
+    return docs
+
+
 def load_queries(path: str | Path) -> dict[str, Query]:
     """Load BEIR ``queries.jsonl`` (``_id``, ``text``; other keys kept in ``meta``)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "queries file not found")
+    path = regular_file(path, "queries file")
     queries: dict[str, Query] = {}
     empty: list[str] = []
     for i, rec in _json_records(path):
@@ -163,6 +162,8 @@ def load_queries(path: str | Path) -> dict[str, Query]:
         meta = {k: v for k, v in rec.items() if k not in {"_id", "text"}}
         _add_unique(queries, qid, Query(qid, text, meta), path, i, "query")
     _warn_empty(path, empty, "queries")
+    if not queries:
+        raise DataError(path, None, "no queries in the file")
     return queries
 
 
@@ -185,11 +186,9 @@ def _grade(text: str, path: Path, line: int) -> int:
 
 def load_qrels(path: str | Path) -> Qrels:
     """Load BEIR ``qrels/<split>.tsv`` (``query-id corpus-id score`` with header)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "qrels file not found")
+    path = regular_file(path, "qrels file")
     qrels: Qrels = {}
-    for i, line in _read_lines(path):
+    for i, line in read_lines(path):
         row = line.rstrip("\r\n")
         if not row.strip():
             continue
@@ -201,7 +200,8 @@ def load_qrels(path: str | Path) -> Qrels:
         if len(parts) != 3:
             raise DataError(path, i, f"expected 3 fields (query-id corpus-id score), "
                                      f"got {len(parts)}")
-        qid, did, score = parts
+        qid, did, score = (check_id(path, i, parts[0], "query id"),
+                           check_id(path, i, parts[1], "document id"), parts[2])
         qrels.setdefault(qid, {})[did] = _grade(score, path, i)
     return qrels
 

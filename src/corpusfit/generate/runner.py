@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery
-from corpusfit.data.ingest import read_ids
+from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, validate_record
+from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import load_corpus
 from corpusfit.errors import CorpusfitError, DataError
 from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
@@ -36,7 +36,7 @@ from corpusfit.generate.stats import GenerateSummary, summarize
 from corpusfit.generate.types import QueryType, resolve_types
 from corpusfit.workspace import (
     JsonlAppender,
-    iter_jsonl_tolerant,
+    iter_jsonl_numbered,
     read_json,
     write_json,
     write_jsonl,
@@ -86,17 +86,17 @@ def _load_passages(ingest_dir: Path) -> tuple[dict[str, str], list[str]]:
     if not sampled_path.exists():
         raise DataError(sampled_path, None, "not found (run the ingest stage first)")
     corpus = load_corpus(corpus_path)
-    sampled = read_ids(sampled_path)
-    for i, doc_id in enumerate(sampled, start=1):
-        if doc_id not in corpus:
-            raise DataError(sampled_path, i, f"unknown document id '{doc_id}'")
+    sampled = read_id_file(sampled_path, corpus)
     return {i: corpus[i].full_text() for i in sampled}, sampled
 
 
 def _restart_if_changed(out: Path, fingerprint: dict, force: bool) -> None:
     """Old records made with other settings are useless: start over (with a warning)."""
     state = out / STATE
-    old = read_json(state) if state.exists() else None
+    try:
+        old = read_json(state) if state.exists() else None
+    except DataError:
+        old = {}  # unreadable: the records' settings are unknown, so they are not reused
     if old is not None and old != fingerprint or force:
         if (out / QUERIES).exists() or (out / REJECTED).exists():
             logger.warning("generate: %s", "--force given" if force else
@@ -114,9 +114,10 @@ def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str
     """
     done: set[Key] = set()
     seen: dict[str, set[str]] = {}
-    for name in (QUERIES, REJECTED):
+    for name, record in ((QUERIES, SyntheticQuery), (REJECTED, RejectedQuery)):
         kept, dropped = [], 0
-        for rec in iter_jsonl_tolerant(out / name):
+        for line, raw in iter_jsonl_numbered(out / name, appended=True):
+            rec = validate_record(out / name, line, raw, record).model_dump()
             key = (rec["source_id"], rec["type"])
             # A backend error says nothing about the query (older versions stored outages
             # so): it is tried again.
@@ -126,8 +127,7 @@ def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str
             done.add(key)
             kept.append(rec)
             if name == QUERIES:
-                text = SyntheticQuery.model_validate(rec).query  # older files: "text"
-                seen.setdefault(rec["type"], set()).add(duplicate_key(text))
+                seen.setdefault(rec["type"], set()).add(duplicate_key(rec["query"]))
         if dropped:
             logger.info("generate: pruning %d stale records from %s", dropped, name)
             write_jsonl(out / name, kept)

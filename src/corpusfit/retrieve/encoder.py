@@ -8,7 +8,6 @@ batch pads far beyond its longest text.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass, replace
@@ -26,7 +25,7 @@ from corpusfit.precision import resolve as resolve_precision
 from corpusfit.retrieve.cache import EmbeddingCache
 from corpusfit.retrieve.settings import default
 from corpusfit.retrieve.st_folder import pooling_mode, read_routes
-from corpusfit.workspace import config_hash
+from corpusfit.workspace import config_hash, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class EncoderSettings:
 
 
 def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return read_json(path) if path.exists() else None
 
 
 def detect_settings(model_dir: str, name: str) -> dict:
@@ -85,6 +84,18 @@ def detect_settings(model_dir: str, name: str) -> dict:
     if modules and not any("Normalize" in m.get("type", "") for m in modules):
         found["normalize"] = False
     return found
+
+
+def _within_positions(settings: EncoderSettings, net, tokenizer) -> EncoderSettings:
+    """Max lengths cut to what the model can embed: a model with 128 positions fails with
+    an index error on the first text longer than that (the default passage length is 256)."""
+    limits = [getattr(net.config, "max_position_embeddings", None),
+              getattr(tokenizer, "model_max_length", None)]
+    limit = min((x for x in limits if isinstance(x, int) and x > 0), default=None)
+    if limit is None:
+        return settings
+    return replace(settings, query_max_length=min(settings.query_max_length, limit),
+                   passage_max_length=min(settings.passage_max_length, limit))
 
 
 def model_fingerprint(model_dir: str) -> str:
@@ -160,6 +171,7 @@ class DenseEncoder:
         except OSError as e:
             raise CorpusfitError(f"cannot load model '{model}' from {path}: {e}") from e
         net.eval()
+        settings = _within_positions(settings, net, tokenizer)
         logger.info("loaded encoder %s (%s)", model, settings)
         return cls(net, tokenizer, settings, name=path, device=device,
                    passage_model=passage_model, precision=precision)

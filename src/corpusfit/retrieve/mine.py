@@ -11,12 +11,12 @@ or wrong to teach with.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact, write_artifact
+from corpusfit.data.ids import read_id_file
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
 from corpusfit.precision import Precision
@@ -25,7 +25,7 @@ from corpusfit.retrieve.retrievers import Retrievers
 from corpusfit.retrieve.settings import RetrievalSettings, setting
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
-from corpusfit.workspace import iter_jsonl_tolerant, read_json, write_json
+from corpusfit.workspace import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class MineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    retrievers: list[str] = Field(default_factory=lambda: ["minilm", "bm25"],
+    retrievers: list[str] = Field(default_factory=lambda: ["minilm", "bm25"], min_length=1,
                                   description="'bm25' or dense model short names/folders")
     depth: int = Field(100, ge=1, description="top-k taken from each retriever")
     rrf_k: int = setting("rrf_k")
@@ -46,17 +46,6 @@ class MineConfig(BaseModel):
                                                "in some retriever's top round_trip_depth")
     round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
     precision: Precision = setting("precision")
-
-
-def read_id_list(path: str | os.PathLike | None) -> set[str]:
-    """Ids from a file with one id per line (blank lines ignored); empty set for None."""
-    if path is None:
-        return set()
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, "id list not found")
-    return {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()}
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
@@ -122,12 +111,10 @@ def _shard_paths(out_dir: Path, shard: tuple[int, int]) -> tuple[Path, Path]:
 
 
 def excluded_ids(heldout: str | Path | None, duplicates: str | Path | None) -> set[str]:
-    """Passages never to retrieve: held-out ids and duplicates (an id list, or the ingest
-    stage's ``duplicates.jsonl`` of ``{"_id", "duplicate_of"}`` records)."""
-    ids = read_id_list(heldout)
-    if duplicates is not None and Path(duplicates).suffix == ".jsonl":
-        return ids | {r["_id"] for r in iter_jsonl_tolerant(duplicates)}
-    return ids | read_id_list(duplicates)
+    """Passages never to retrieve: held-out ids and duplicates (id files, see
+    :func:`~corpusfit.data.ids.read_id_file`)."""
+    return {i for path in (heldout, duplicates) if path is not None
+            for i in read_id_file(path)}
 
 
 def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
@@ -159,6 +146,12 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
     docs = {d: doc for d, doc in all_docs.items() if d not in excluded}
     logger.info("mine: %d queries, %d passages (%d held out or duplicate)", len(qs), len(docs),
                 len(all_docs) - len(docs))
+    if not qs:  # a retriever over zero queries fails deep inside; say why here
+        raise DataError(queries, None, "no queries to mine" + (f" in shard {shard[0]}/"
+                                                               f"{shard[1]}" if shard else ""))
+    if not docs:
+        raise DataError(corpus, None, "no passage left once held-out and duplicate passages "
+                                      "are excluded")
     runs = retriever_runs(config.retrievers, qs, docs, config.depth,
                           str(cache_dir or out_dir / "emb-cache"), config.precision)
     records, counts = build_candidates(qs, runs, config, docs)

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from corpusfit.errors import DataError
+from corpusfit.reading import read_lines
 from corpusfit.workspace import atomic_path
 
 TrecRun = dict[str, dict[str, float]]
@@ -29,18 +30,20 @@ def write_trec_run(path: str | Path, run: TrecRun, tag: str = "corpusfit") -> No
 def read_trec_run(path: str | Path) -> TrecRun:
     path = Path(path)
     run: TrecRun = {}
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise DataError(path, i, f"expected 6 fields in a TREC run line, got {len(parts)}")
-            try:
-                score = float(parts[4])
-            except ValueError as e:
-                raise DataError(path, i, f"score '{parts[4]}' is not a number") from e
-            if not math.isfinite(score):  # NaN would rank the run arbitrarily
-                raise DataError(path, i, f"score '{parts[4]}' is not a finite number")
-            run.setdefault(parts[0], {})[parts[2]] = score
+    for i, line in read_lines(path, "run file"):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 6:
+            raise DataError(path, i, f"expected 6 fields in a TREC run line, got {len(parts)}")
+        try:
+            score = float(parts[4])
+        except ValueError as e:
+            raise DataError(path, i, f"score '{parts[4]}' is not a number") from e
+        if not math.isfinite(score):  # NaN would rank the run arbitrarily
+            raise DataError(path, i, f"score '{parts[4]}' is not a finite number")
+        if parts[2] in run.get(parts[0], {}):
+            raise DataError(path, i, f"document '{parts[2]}' appears twice for query "
+                                     f"'{parts[0]}'")
+        run.setdefault(parts[0], {})[parts[2]] = score
     return run

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from corpusfit.errors import ConfigError, CorpusfitError
+from corpusfit.errors import ConfigError, CorpusfitError, DataError
 from corpusfit.workspace import (
     MANIFEST,
     STATE_FILE,
@@ -121,7 +121,7 @@ def read_state(out: Path) -> dict:
     """The folder's ``.pipeline.json`` ({} when absent or unreadable)."""
     try:
         state = read_json(Path(out) / STATE_FILE)
-    except (OSError, ValueError):
+    except DataError:
         return {}
     return state if isinstance(state, dict) else {}
 
