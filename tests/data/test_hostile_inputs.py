@@ -293,3 +293,15 @@ def test_encoder_max_length_is_clamped_to_the_model(tiny_bert):
     assert encoder.settings.passage_max_length == 128
     vectors = encoder.encode(["wing lift " * 400, "drag"], kind="passage")
     assert vectors.shape[0] == 2
+
+
+def test_query_type_file_goes_through_the_bounded_yaml_reader(tmp_path):
+    from corpusfit.generate.types import load_type_file
+
+    path = tmp_path / "types.yaml"
+    path.write_text("types:\n  - {name: a, instruction: x}\ntypes: []\n")
+    with pytest.raises(DataError, match=r"(?s)types.yaml:3: .*duplicate key 'types'"):
+        load_type_file(path)
+    path.write_bytes(b"types: []\n" + BAD_UTF8)
+    with pytest.raises(DataError, match=r"types.yaml:2: not valid UTF-8"):
+        load_type_file(path)

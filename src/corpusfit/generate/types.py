@@ -22,6 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corpusfit.errors import ConfigError, DataError, describe_validation
+from corpusfit.reading import exists, read_text
+from corpusfit.yamlfile import load_yaml
 
 Shape = Literal["question", "statement", "keywords", "title", "free"]
 
@@ -105,11 +107,11 @@ def builtin_type(name: str) -> QueryType:
 def load_type_file(path: str | Path) -> dict[str, QueryType]:
     """User-defined types from a YAML or TOML file with a top-level ``types`` list."""
     path = Path(path)
-    if not path.is_file():
+    if not exists(path):
         raise DataError(path, None, "query type file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "query type file")
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if path.suffix == ".toml" else load_yaml(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise DataError(path, None if line is None else line + 1, f"cannot parse: {e}") from e
