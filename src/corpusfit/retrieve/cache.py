@@ -59,9 +59,10 @@ class EmbeddingCache:
         if self._index is None:
             self._load()
         self.dir.mkdir(parents=True, exist_ok=True)
-        n = len(list(self.dir.glob("shard-*.npz")))
         keys = np.array([self.key(t) for t in texts])
-        path = self.dir / f"shard-{n:06d}.npz"
+        # Named by content, not by a count of the shards there: two processes sharing a
+        # cache (mine shards, parallel benchmark jobs) must never replace each other's file.
+        path = self.dir / f"shard-{text_sha1(' '.join(keys.tolist()))[:16]}.npz"
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, keys=keys, emb=emb.astype(np.float32))
