@@ -29,6 +29,7 @@ from corpusfit.data.readers import load_corpus, load_qrels, load_queries
 from corpusfit.errors import CorpusfitError, DataError
 from corpusfit.generate.runner import _read_done
 from corpusfit.retrieve.trec import read_trec_run
+from corpusfit.teach.cache import ScoreCache
 from corpusfit.train.data import load_training_data
 
 SEED = 15
@@ -102,6 +103,9 @@ def _readers(shared: Path) -> list[Reader]:
             {"qid": "q1", "query": "x", "type": "question", "source_id": "d1",
              "doc_ids": ["d1", "d2"], "rrf_scores": [0.03, 0.01], "ranks": {"bm25": [1, 2]}}),
             lambda p: load_artifact(p, Candidates)),
+        Reader("label score cache shard", "scores/teacher/main.jsonl", _jsonl(
+            {"q": "a" * 40, "d": "d1", "s": 2.5}, {"q": "b" * 40, "d": "d2", "s": -1}),
+            lambda p: ScoreCache(p.parent.parent, "teacher")),
     ]
 
 

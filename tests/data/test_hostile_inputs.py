@@ -305,3 +305,15 @@ def test_query_type_file_goes_through_the_bounded_yaml_reader(tmp_path):
     path.write_bytes(b"types: []\n" + BAD_UTF8)
     with pytest.raises(DataError, match=r"types.yaml:2: not valid UTF-8"):
         load_type_file(path)
+
+
+def test_a_malformed_score_cache_record_names_its_line(tmp_path):
+    from corpusfit.teach.cache import ScoreCache
+
+    shard = tmp_path / "t" / "main.jsonl"
+    shard.parent.mkdir()
+    shard.write_text('{"q": "h", "d": "d1", "s": 1.0}\n{"q": "h", "d": "d2"}\n{"q": "h", "d"')
+    with pytest.raises(DataError, match=r"main.jsonl:2: expected a score record"):
+        ScoreCache(tmp_path, "t")
+    shard.write_text('{"q": "h", "d": "d1", "s": 1.0}\n{"q": "h", "d"')  # torn tail: a crash
+    assert len(ScoreCache(tmp_path, "t")) == 1

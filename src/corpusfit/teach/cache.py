@@ -16,7 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
-from corpusfit.workspace import JsonlAppender, iter_jsonl_tolerant, text_sha1, write_jsonl
+from corpusfit.errors import DataError
+from corpusfit.workspace import JsonlAppender, iter_jsonl_numbered, text_sha1, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,17 @@ MERGED = "merged.jsonl"
 def shard_name(shard: tuple[int, int] | None) -> str:
     """File name of a slice's scores: ``shard-i-of-n.jsonl`` or ``main.jsonl``."""
     return "main.jsonl" if shard is None else f"shard-{shard[0]}-of-{shard[1]}.jsonl"
+
+
+def _records(path: Path):
+    """((query hash, doc id), score) of a shard file; a malformed record names its line."""
+    for i, rec in iter_jsonl_numbered(path, appended=True):
+        q, d, score = rec.get("q"), rec.get("d"), rec.get("s")
+        if not (isinstance(q, str) and isinstance(d, str) and isinstance(score, int | float)
+                and not isinstance(score, bool) and math.isfinite(score)):
+            raise DataError(path, i, 'expected a score record {"q": str, "d": str, '
+                                     '"s": finite number}')
+        yield (q, d), float(score)
 
 
 class ScoreCache:
@@ -49,8 +61,8 @@ class ScoreCache:
         if not self.dir.exists():
             return
         for path in sorted(self.dir.glob("*.jsonl")):
-            for rec in iter_jsonl_tolerant(path):
-                self._scores[(rec["q"], rec["d"])] = float(rec["s"])
+            for key, score in _records(path):
+                self._scores[key] = score
         logger.info("score cache %s: %d cached pairs", self.dir, len(self._scores))
 
     def __len__(self) -> int:
@@ -101,8 +113,8 @@ def merge_cache(root: str | os.PathLike, teacher_id: str,
     merged: dict[tuple[str, str], float] = {}
     parts = sorted(target.glob("*.jsonl"))
     for path in parts:
-        for rec in iter_jsonl_tolerant(path):
-            merged[(rec["q"], rec["d"])] = float(rec["s"])
+        for key, score in _records(path):
+            merged[key] = score
     write_jsonl(target / MERGED, ({"q": q, "d": d, "s": s} for (q, d), s in merged.items()))
     for path in parts:
         if path.name != MERGED:
