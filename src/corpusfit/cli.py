@@ -1,18 +1,21 @@
 """The ``corpusfit`` console script: one subcommand per stage, thin over the library.
 
 Each subcommand lives in a module exposing ``HELP``, ``add_arguments(parser)``
-and ``main(args) -> int``; modules import heavy libraries only inside ``main``.
+and ``main(args) -> int``; modules import heavy libraries only inside ``main``. Flags
+shared by several subcommands come from :mod:`corpusfit.cli_flags` (one vocabulary).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import sys
 
 from corpusfit import __version__
+from corpusfit.cli_flags import add_verbosity
 from corpusfit.errors import CorpusfitError
 from corpusfit.masking import mask_log_handlers
 
@@ -27,6 +30,7 @@ COMMANDS = {
     "label": "corpusfit.teach.command",
     "train": "corpusfit.train.command",
     "eval": "corpusfit.evaluate.command",
+    "report": "corpusfit.report_command",
     "export": "corpusfit.teach.export_command",
 }
 
@@ -34,13 +38,13 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corpusfit", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"corpusfit {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    add_verbosity(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
+        add_verbosity(p)  # -q/-v after the subcommand too
         p.set_defaults(_module=module)
     return parser
 
@@ -54,15 +58,50 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+@contextlib.contextmanager
+def progress_bars_hidden(hide: bool = True):
+    """``-q``: no progress bar while the command runs, ours or a library's.
+
+    Bars are made in many places (encoding, training, labeling, generation, and inside
+    transformers and sentence-transformers), most with an explicit ``disable=`` that
+    tqdm's own TQDM_DISABLE cannot override; so the tqdm class they all derive from is
+    told to disable every bar, and transformers' and the hub's own switches are turned
+    off. Everything is restored afterwards (tests call :func:`main` in one process).
+    """
+    if not hide:
+        yield
+        return
+    import huggingface_hub.utils as hub
+    import tqdm
+    from transformers.utils import logging as hf_logging
+
+    init = tqdm.tqdm.__init__
+
+    def quiet_init(self, *args, **kwargs):
+        kwargs["disable"] = True
+        init(self, *args, **kwargs)
+
+    hf_was, hub_was = hf_logging.is_progress_bar_enabled(), hub.are_progress_bars_disabled()
+    tqdm.tqdm.__init__ = quiet_init
+    hf_logging.disable_progress_bar()
+    hub.disable_progress_bars()
+    try:
+        yield
+    finally:
+        tqdm.tqdm.__init__ = init
+        if hf_was:
+            hf_logging.enable_progress_bar()
+        if not hub_was:
+            hub.enable_progress_bars()
+
+
 def _write_lock(args: argparse.Namespace):
     """One writer per run directory (corpusfit/lock.py): ``run`` locks its run directory
     (the module's ``lock_dir``), a stage command its output folder."""
     from corpusfit.lock import output_locks
 
     lock_dir = getattr(args._module, "lock_dir", None)
-    out = lock_dir(args) if lock_dir else getattr(args, "out", None) or getattr(
-        args, "output", None)
-    return output_locks(out)
+    return output_locks(lock_dir(args) if lock_dir else getattr(args, "out", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     # with other CPU jobs, spinning threads can cost more, and PASSIVE is the better choice.
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.debug, args.quiet)
+    _configure_logging(args.debug or args.verbose, args.quiet)
     try:
-        with _write_lock(args):
+        with _write_lock(args), progress_bars_hidden(args.quiet):
             return int(args._module.main(args) or 0)
     except CorpusfitError as e:
         if args.debug:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 
 from corpusfit.masking import MaskingFilter
@@ -19,10 +20,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a config key, e.g. --set train.lr=1e-4 (repeatable)")
     p.add_argument("--run-dir", default=None,
                    help="run directory (default: run_dir from the config, else runs/CONFIG_NAME)")
-    p.add_argument("--force", action="append", default=[], metavar="STAGE",
+    p.add_argument("--force", action="append", default=[], metavar="STAGE", type=stage_name,
                    help="redo this stage (and so everything after it) even if up to date; "
                         "repeatable; a variant by its key, e.g. train-infonce")
-    p.add_argument("--until", default=None, metavar="STAGE", help="stop after this stage")
+    p.add_argument("--until", default=None, metavar="STAGE", type=until_stage,
+                   help="stop after this stage (ingest, generate, mine, label, train, "
+                        "eval or evaluate, report)")
+
+
+# What users type for a stage: the subcommand's name (eval), a noun, its folder (06-evaluate).
+STAGE_ALIASES = {"eval": "evaluate", "evaluation": "evaluate", "generation": "generate",
+                 "training": "train", "labeling": "label", "labelling": "label",
+                 "mining": "mine", "ingestion": "ingest", "reporting": "report"}
+
+
+def stage_name(text: str) -> str:
+    """The pipeline's name of the stage ``text`` (any case; a variant key keeps its suffix)."""
+    from corpusfit.stages.layout import STAGES
+
+    head, sep, variant = re.sub(r"^\d+-", "", text.strip()).partition("-")
+    head = STAGE_ALIASES.get(head.lower(), head.lower())
+    if head not in STAGES:
+        raise argparse.ArgumentTypeError(f"unknown stage '{text}' (stages: "
+                                         f"{', '.join(STAGES)}; eval = evaluate)")
+    if variant and head != "train":
+        raise argparse.ArgumentTypeError(f"'{text}': only train has variants (train-NAME)")
+    return head + sep + variant
+
+
+def until_stage(text: str) -> str:
+    """``--until``: a stage (the pipeline stops after all of its units), not a variant."""
+    name = stage_name(text)
+    if "-" in name:
+        raise argparse.ArgumentTypeError(f"--until takes a stage, not a variant: "
+                                         f"'{name.split('-')[0]}'")
+    return name
 
 
 def resolve_run_dir(args: argparse.Namespace, config) -> Path:

@@ -55,7 +55,7 @@ def test_local_base_model_is_not_a_hub_id(tiny_bert, tmp_path):
                history=[], summary={})
     meta, body = _card(tmp_path)
     assert "base_model" not in meta and "model-index" not in meta
-    assert "Not evaluated yet" in body and "--data BEIR_FOLDER" in body
+    assert "Not evaluated yet" in body and "--test-data BEIR_FOLDER" in body
 
 
 @pytest.fixture

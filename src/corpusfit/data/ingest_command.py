@@ -8,27 +8,28 @@ HELP = "normalize a corpus, find near-duplicates, choose held-out and sampled pa
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True,
-                   help="corpus: BEIR folder, corpus.jsonl, TSV file or folder of .txt/.md")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--sample", type=int, default=None, help="passages sampled (default: all)")
-    p.add_argument("--heldout-fraction", type=float, default=None,
-                   help="seeded share of passages held out of training")
-    p.add_argument("--heldout-file", default=None, help="file of held-out ids, one per line")
+    from corpusfit.cli_flags import add_corpus, add_out, config_flag
+    from corpusfit.data.ingest import IngestConfig
+
+    add_corpus(p, "corpus: BEIR folder, corpus.jsonl, TSV file or folder of .txt/.md")
+    add_out(p)
+    config_flag(p, IngestConfig, "sample", help="passages sampled (default: all)")
+    config_flag(p, IngestConfig, "heldout_fraction", help="seeded share of passages held out "
+                                                          "of training")
+    config_flag(p, IngestConfig, "heldout_file")
+    config_flag(p, IngestConfig, "seed", help="seed of the held-out split and the sample")
     p.add_argument("--no-dedup", action="store_true", help="keep near-duplicate passages")
-    p.add_argument("--seed", type=int, default=None, help="seed of the held-out split and sample")
 
 
 def config_from_args(args: argparse.Namespace):
     """An IngestConfig with only the options given on the command line overridden."""
     from pydantic import ValidationError
 
+    from corpusfit.cli_flags import config_values
     from corpusfit.data.ingest import IngestConfig
     from corpusfit.errors import ConfigError, describe_validation
 
-    given = {"sample": args.sample, "heldout_fraction": args.heldout_fraction,
-             "heldout_file": args.heldout_file, "seed": args.seed}
-    values = {k: v for k, v in given.items() if v is not None}
+    values = config_values(args, IngestConfig)
     if getattr(args, "no_dedup", False):
         values["dedup"] = False
     try:
@@ -40,7 +41,7 @@ def config_from_args(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     from corpusfit.stages.ingest import run_ingest
 
-    counts = run_ingest(config_from_args(args), args.data, args.out)
+    counts = run_ingest(config_from_args(args), args.corpus, args.out)
     print(f"documents {counts['documents']}  near-duplicates {counts['duplicates']}  "
           f"empty {counts['empty']}  held out {counts['heldout']}  sampled {counts['sampled']}")
     print(f"written to {args.out}")

@@ -12,29 +12,35 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.generate.config import GenerateConfig, SamplingConfig
+
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="corpus (BEIR folder, corpus.jsonl, TSV, text folder); "
-                                    "ingested into OUT/ingest first")
+    renamed(src, "--corpus", "--data", help="corpus (BEIR folder, corpus.jsonl, TSV, text "
+                                            "folder); ingested into OUT/ingest first")
     src.add_argument("--ingest", help="output folder of `corpusfit ingest`")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--limit", type=int, default=None,
-                   help="with --data: seeded sample of this many passages (default: all)")
+    add_out(p)
+    renamed(p, "--sample", "--limit", type=int, default=None,
+            help="with --corpus: seeded sample of this many passages (default: all)")
     p.add_argument("--config", help="YAML/TOML file with generate settings (as GenerateConfig)")
     p.add_argument("--types", help="comma-separated query types "
                                    "(default: question,claim,keywords,title,natural)")
-    p.add_argument("--type-file", help="YAML/TOML file of user-defined query types")
-    p.add_argument("--backend", help="llama-cpp | transformers | openai | vllm | module:Class")
+    config_flag(p, GenerateConfig, "type_file")
+    p.add_argument("--backend", help="llama-cpp (default) | transformers | openai | vllm | "
+                                     "package.module:Class")
     p.add_argument("--model", help="GGUF path or bundled name (smollm2, qwen2.5-coder-0.5b), "
                                    "model folder, or served model name")
     p.add_argument("--base-url", help="openai backend: server URL (else $OPENAI_BASE_URL)")
     p.add_argument("--concurrency", type=int, help="openai backend: parallel requests")
     p.add_argument("--threads", type=int, help="CPU threads of local backends")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--max-new-tokens", type=int)
-    p.add_argument("--attempts", type=int, help="generations tried per (passage, type)")
-    p.add_argument("--seed", type=int)
+    config_flag(p, SamplingConfig, "temperature", help="sampling temperature")
+    config_flag(p, SamplingConfig, "max_new_tokens", metavar="N",
+                help="most new tokens per query; a type may ask for fewer")
+    config_flag(p, GenerateConfig, "attempts")
+    config_flag(p, GenerateConfig, "seed", help="seed of sampling and few-shot choice")
     p.add_argument("--force", action="store_true", help="discard earlier results and redo")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (-q "
+                                                              "hides every bar)")
 
 
 def _load_file(path: str) -> dict:
@@ -88,13 +94,13 @@ def main(args: argparse.Namespace) -> int:
     resolve_types(config.types, config.type_file)  # fail on a bad type before any work
     out = Path(args.out)
     ingest_dir = Path(args.ingest) if args.ingest else out / "ingest"
-    if args.data:
-        counts = run_ingest(IngestConfig(sample=args.limit, seed=config.seed), args.data,
+    if args.corpus:
+        counts = run_ingest(IngestConfig(sample=args.sample, seed=config.seed), args.corpus,
                             ingest_dir)
         print(f"ingest: {counts['documents']} documents, {counts['duplicates']} near-duplicates "
               f"and {counts['heldout']} held out excluded, {counts['sampled']} sampled")
     summary = run_generate(config, ingest_dir, out, force=args.force,
-                           progress=not args.no_progress)
+                           progress=not (args.no_progress or getattr(args, "quiet", False)))
     print()
     print(text_table(summary.rows(), COLUMNS))
     print(f"\n{summary.new_records} (passage, type) pairs done in this run in "

@@ -11,35 +11,35 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.teach.config import LabelConfig
+
     p.add_argument("--candidates", required=True, help="candidates.jsonl from `corpusfit mine`")
     p.add_argument("--corpus", required=True, help="the corpus the candidates were mined from")
-    p.add_argument("--output", required=True, help="output folder (lists.jsonl, manifest.json)")
+    add_out(p, "output folder (lists.jsonl, manifest.json)")
     p.add_argument("--teacher", default="offline",
                    help="preset 'offline' (default: z(MiniLM)+z(BM25)) or 'offline-ql' (+ "
                         "SmolLM2 query likelihood), or a kind: cross-encoder, t5, llm-judge, "
                         "query-likelihood, bm25, dense")
     p.add_argument("--teacher-model", help="model of a single-kind teacher")
     p.add_argument("--teacher-config", help="YAML/JSON file with a full teacher config")
-    p.add_argument("--depth", type=int, help="fused candidates scored per query (default 30)")
-    p.add_argument("--list-size", type=int, help="passages kept per list (default 20)")
+    # Not --depth: that is how many passages a retriever returns (mine, eval).
+    config_flag(p, LabelConfig, "score_depth", "--depth", metavar="N")
+    config_flag(p, LabelConfig, "list_size", metavar="L")
     p.add_argument("--no-source-first", action="store_true",
                    help="keep queries whose source passage is not ranked first")
-    p.add_argument("--min-top-percentile", type=float,
-                   help="top-score percentile filter (default 25; negative: off)")
-    p.add_argument("--top-score-filter", choices=["reference", "top_scores", "none"],
-                   help="reference (default): percentile of all scores of the query type; "
-                        "top_scores: of all top scores")
-    p.add_argument("--normalize-over", choices=["all_scored", "kept_lists"],
-                   help="min-max percentiles over every scored candidate (default) or over "
-                        "the kept lists")
-    p.add_argument("--min-candidates", type=int,
-                   help="drop queries with fewer scored candidates (default 0)")
-    p.add_argument("--seed", type=int, help="train/dev split seed")
-    p.add_argument("--threads", type=int, help="CPU threads for llama-cpp teachers")
-    p.add_argument("--cache-dir", help="score cache root (default OUTPUT/scores)")
+    config_flag(p, LabelConfig, "min_top_percentile", type=float, metavar="P",
+                help="percentile of the top-score filter; negative: off")
+    config_flag(p, LabelConfig, "top_score_filter")
+    config_flag(p, LabelConfig, "normalize_over")
+    config_flag(p, LabelConfig, "min_candidates", metavar="N")
+    config_flag(p, LabelConfig, "seed")
+    p.add_argument("--threads", type=int, help="CPU threads of llama-cpp teachers")
+    renamed(p, "--score-cache", "--cache-dir",
+            help="teacher score cache folder (default: OUT/scores)")
     p.add_argument("--shard", help="I/N: score only every N-th query from the I-th (0-based)")
     p.add_argument("--merge-from", nargs="*", default=[], metavar="CACHE_DIR",
-                   help="join other machines' score caches into --cache-dir first")
+                   help="join other machines' score caches into --score-cache first")
     p.add_argument("--force", action="store_true", help="redo even if up to date")
 
 
@@ -81,19 +81,22 @@ def _with_threads(cfg, threads: int):
 
 
 def label_config_from_args(args: argparse.Namespace):
+    from pydantic import ValidationError
+
+    from corpusfit.cli_flags import config_values
+    from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.teach.config import LabelConfig
 
-    updates = {"teacher": teacher_from_args(args), "score_depth": args.depth,
-               "list_size": args.list_size, "seed": args.seed,
-               "top_score_filter": args.top_score_filter,
-               "normalize_over": args.normalize_over, "min_candidates": args.min_candidates}
+    data = config_values(args, LabelConfig)  # args.teacher is replaced below
     if args.no_source_first:
-        updates["require_source_first"] = False
-    if args.min_top_percentile is not None:
-        updates["min_top_percentile"] = (None if args.min_top_percentile < 0
-                                         else args.min_top_percentile)
-    data = {k: v for k, v in updates.items() if v is not None or k == "min_top_percentile"}
-    return LabelConfig.model_validate({**data, "teacher": data["teacher"].model_dump()})
+        data["require_source_first"] = False
+    if data.get("min_top_percentile", 0) < 0:
+        data["min_top_percentile"] = None  # the filter is off
+    data["teacher"] = teacher_from_args(args).model_dump()
+    try:
+        return LabelConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"label: {describe_validation(e)}") from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -105,16 +108,16 @@ def main(args: argparse.Namespace) -> int:
 
     config = label_config_from_args(args)
     shard = parse_shard(args.shard) if args.shard else None
-    cache = Path(args.cache_dir) if args.cache_dir else Path(args.output) / "scores"
+    cache = Path(args.score_cache) if args.score_cache else Path(args.out) / "scores"
     members = config.teacher.leaves()
     if args.merge_from:
         for m in members:
             n = merge_cache(cache, m.teacher_id(), args.merge_from)
             print(f"merged score cache {m.teacher_id()}: {n} pairs")
-    result = run_label(config, args.candidates, args.corpus, args.output, cache_dir=cache,
+    result = run_label(config, args.candidates, args.corpus, args.out, cache_dir=cache,
                        shard=shard, force=args.force)
     if result.skipped:
-        print(f"{args.output} is up to date (use --force to redo)")
+        print(f"{args.out} is up to date (use --force to redo)")
     print(f"teacher: {config.teacher.teacher_id()}")
     for key, value in result.counts.items():
         print(f"  {key:>16}: {value}")

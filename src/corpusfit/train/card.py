@@ -65,7 +65,7 @@ def _intro(base_model: str, where: str, mode: str, result: dict | None) -> str:
 def metrics_section(metrics: dict | None) -> str:
     """Metrics of every evaluated model (this one marked), or how to evaluate."""
     if not metrics:
-        return ("Not evaluated yet: run `corpusfit eval --data BEIR_FOLDER --retriever "
+        return ("Not evaluated yet: run `corpusfit eval --test-data BEIR_FOLDER --retriever "
                 "THIS_FOLDER` (BEIR_FOLDER holds corpus.jsonl, queries.jsonl, qrels/).\n")
     rows = [{"model": name, **vals} for name, vals in metrics.get("models", {}).items()]
     cols = ["model", *sorted({k for r in rows for k in r if k != "model"})]
@@ -106,7 +106,7 @@ print(model.similarity(queries, documents))
 ```
 
 `encode_query` and `encode_document` matter: {how}. sentence-transformers 5.0 or later
-reads this folder. With corpusfit: `corpusfit eval --data BEIR_FOLDER --retriever THIS_FOLDER`.
+reads this folder. With corpusfit: `corpusfit eval --test-data BEIR_FOLDER --retriever THIS_FOLDER`.
 """
 
 

@@ -12,37 +12,42 @@ HELP = "train a student embedding model on lists.jsonl (listwise distillation + 
 
 logger = logging.getLogger(__name__)
 
-# CLI flag -> TrainConfig field (flags left out keep the config's default).
-_FLAGS = {"student": "student", "mode": "mode", "epochs": "epochs", "lr": "lr",
-          "queries_per_step": "queries_per_step",
-          "max_minutes": "max_minutes", "seed": "seed", "eval_data": "eval_data",
-          "cache_dir": "cache_dir", "device": "device"}
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from corpusfit.cli_flags import add_out, config_flag
+    from corpusfit.train.config import TrainConfig
+
     p.add_argument("--lists", required=True, help="lists.jsonl from the label stage")
     p.add_argument("--corpus", help="corpus the lists refer to (default: found next to LISTS)")
-    p.add_argument("--out", required=True, help="output model folder")
-    p.add_argument("--student", help="student model: short name, folder or hub id (minilm)")
-    p.add_argument("--mode", choices=["auto", "full", "query_only"],
-                   help="auto = full on GPU, query_only on CPU")
-    p.add_argument("--config", help="YAML/JSON file with TrainConfig fields")
+    add_out(p, "output model folder")
+    config_flag(p, TrainConfig, "student", help="student model: short name (minilm), folder "
+                                                "or hub id")
+    config_flag(p, TrainConfig, "mode", help="full: both sides trained; query_only: the "
+                                             "query side, passages keep the base model; auto: "
+                                             "full on GPU, query_only on CPU")
+    p.add_argument("--config", help="YAML/JSON file with TrainConfig fields (or a pipeline "
+                                    "config: its train section)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config field override, dotted if nested (loss.infonce_temperature=0.02)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--queries-per-step", type=int)
-    p.add_argument("--max-minutes", type=float, help="stop training after this wall time")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--eval-data", help="BEIR folder: put base vs trained metrics in the card")
-    p.add_argument("--cache-dir", help="embedding cache folder")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    config_flag(p, TrainConfig, "epochs", metavar="N", help="passes over the training lists")
+    config_flag(p, TrainConfig, "lr", help="learning rate (default: the paper's, scaled to "
+                                           "the batch)")
+    config_flag(p, TrainConfig, "queries_per_step", metavar="N", help="queries per "
+                                                                     "optimizer step")
+    config_flag(p, TrainConfig, "max_minutes", metavar="MINUTES|auto")
+    config_flag(p, TrainConfig, "seed", help="seed of shuffling and initialization")
+    config_flag(p, TrainConfig, "eval_data", metavar="BEIR_FOLDER",
+                help="BEIR folder: base vs trained metrics in the model card")
+    config_flag(p, TrainConfig, "cache_dir", help="embedding cache folder (query-only mode: "
+                                                  "the passages' vectors)")
+    config_flag(p, TrainConfig, "device", help="cpu, cuda, cuda:1 ... (default: cuda if "
+                                               "available)")
 
 
 def build_config(args: argparse.Namespace):
     """TrainConfig from --config, then --set overrides, then explicit flags."""
     from pydantic import ValidationError
 
+    from corpusfit.cli_flags import config_values
     from corpusfit.config import apply_overrides, read_yaml
     from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.train.config import TrainConfig
@@ -52,10 +57,7 @@ def build_config(args: argparse.Namespace):
         raw = read_yaml(args.config)
         raw = raw.get("train", raw)
     apply_overrides(raw, args.set)
-    for flag, field in _FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            raw[field] = value
+    raw.update(config_values(args, TrainConfig))
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as e:
