@@ -91,8 +91,11 @@ def test_collect_reads_every_artifact(tmp_path):
 def test_report_files_are_written_and_self_contained(tmp_path):
     run = make_run_dir(tmp_path / "run")
     out = run / "07-report"
+    (out / "plots").mkdir(parents=True)
+    (out / "plots" / "agreement.png").write_bytes(PNG_MAGIC)  # an earlier report's figure
     info = write_report(run, out, title="demo")
     assert info["figures"] == 6
+    assert sorted(p.stem for p in (out / "plots").iterdir()) == sorted(FIGURES)
     md = (out / "report.md").read_text()
     assert "| specialized | 0.4310 | 0.8200 | +0.0420 | 0.05 |" in md
     for stem in FIGURES:

@@ -100,7 +100,7 @@ def examples(lists: Path | None, corpus: Path | None, per_type: int = 3) -> list
         if rec.get("doc_ids"):
             by_type[str(rec.get("type", "?"))].append(rec)
     chosen = []
-    for i, (qtype, recs) in enumerate(sorted(by_type.items())):
+    for i, (_, recs) in enumerate(sorted(by_type.items())):
         step = max(len(recs) // per_type, 1)
         chosen += recs[i % step::step][:per_type]  # offset: types don't share passages
     texts = _corpus_texts(corpus, {str(r["doc_ids"][0]) for r in chosen}) if corpus else {}

@@ -113,6 +113,9 @@ def write_report(run_dir: str | Path, out_dir: str | Path, title: str = "corpusf
     t0 = time.perf_counter()
     data = collect(run_dir)
     figures = render_figures(data)
+    for old in (out_dir / "plots").glob("*.png"):  # figures of an earlier report
+        if old.stem not in figures:
+            old.unlink()
     for stem, png in figures.items():
         (out_dir / "plots").mkdir(parents=True, exist_ok=True)
         with open(out_dir / "plots" / f"{stem}.png", "wb") as f:
