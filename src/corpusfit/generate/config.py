@@ -152,4 +152,9 @@ class GenerateConfig(BaseModel):
     def fingerprint(self) -> dict:
         """The settings that change the output: runtime-only fields (throughput knobs,
         secrets) are left out."""
-        return results_dump(self)
+        data = results_dump(self)
+        # Before one config model per backend, every backend had a base_url (null for local
+        # ones) and fingerprints hashed it: keeping the key keeps those run directories'
+        # queries (hours of generation on a big corpus) instead of starting over.
+        data["backend"].setdefault("base_url", None)
+        return data

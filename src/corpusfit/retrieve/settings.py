@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpusfit.fields import runtime_only
 from corpusfit.precision import Precision
 
 
@@ -26,8 +27,10 @@ class RetrievalSettings(BaseModel):
     cache_dir: str | None = Field(None, description="embedding cache folder")
     title_sep: str = Field(" ", description="between a passage's title and text")
     show_progress: bool = Field(True, description="progress bars while encoding")
-    precision: Precision = Field("auto", description="dense encoding: auto = bf16 autocast "
-                                 "on a bf16 GPU or an AMX CPU, else fp32")
+    # Runtime-only like batch sizes and devices: it changes speed, and the vectors only in
+    # the third decimal; the embedding cache keys bf16 vectors apart.
+    precision: Precision = runtime_only("auto", description="dense encoding: auto = bf16 "
+                                        "autocast on a bf16 GPU or an AMX CPU, else fp32")
 
 
 def default(name: str) -> Any:
@@ -39,4 +42,5 @@ def setting(name: str, **kwargs: Any) -> Any:
     """A config field whose default is :class:`RetrievalSettings`' (bounds may differ)."""
     base = RetrievalSettings.model_fields[name]
     kwargs.setdefault("description", base.description)
+    kwargs.setdefault("json_schema_extra", base.json_schema_extra)  # e.g. runtime-only
     return Field(base.default, **kwargs)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from corpusfit.evaluate.stage import EvaluateConfig, evaluate_models
+from corpusfit.fields import results_dump
 from corpusfit.stages.base import StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.card import record_evaluation
@@ -30,7 +31,7 @@ class EvaluateStage:
     outputs: ClassVar[tuple[str, ...]] = ("metrics.json",)
 
     def fingerprint_config(self) -> dict:
-        return {**self.config.model_dump(mode="json"), "models": self.models}
+        return {**results_dump(self.config), "models": self.models}
 
     def recorded_config(self) -> dict:
         return self.fingerprint_config()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from corpusfit.fields import results_dump
 from corpusfit.retrieve.mine import CANDIDATES, MineConfig, merge_shards, mine_candidates
 from corpusfit.stages.base import StageContext, StageResult, fingerprint_of, run_stage
 from corpusfit.stages.layout import RunLayout, Step
@@ -43,7 +44,7 @@ class MineStage:
     outputs: ClassVar[tuple[str, ...]] = (CANDIDATES,)
 
     def fingerprint_config(self) -> dict:
-        return self.config.model_dump(mode="json")
+        return results_dump(self.config)
 
     def recorded_config(self) -> dict:
         return self.config.model_dump(mode="json")

@@ -112,7 +112,7 @@ class TrainConfig(BaseModel):
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
     device: str | None = runtime_only(None, description="cpu, cuda, cuda:1 ... (default: cuda "
                                                          "if available)")
-    precision: Precision = Field("auto", description="auto = bf16 autocast on a bf16 GPU or "
+    precision: Precision = runtime_only("auto", description="auto = bf16 autocast on a bf16 GPU or "
                                  "an AMX CPU (measured: benchmarks/results/precision.md), "
                                  "else fp32; weights and the optimizer stay fp32")
 
