@@ -61,3 +61,12 @@ def test_batches_repeatable_and_sharded():
     assert [len(b) for b in batches] == [4, 4]  # the last (2 < 3 processes) is dropped
     parts = [shard(list(range(5)), r, 2) for r in range(2)]
     assert sum(parts, []) == list(range(5)) and abs(len(parts[0]) - len(parts[1])) <= 1
+
+
+def test_passages_per_query_keeps_the_teachers_top(tiny_lists):
+    whole = load_training_data(*tiny_lists)
+    top2 = load_training_data(*tiny_lists, passages=2)
+    for a, b in zip(whole.train + whole.dev, top2.train + top2.dev):
+        assert b.doc_ids == a.doc_ids[:2] and b.scores == a.scores[:2]
+        assert b.raw_scores == a.raw_scores[:2]
+    assert len(top2.doc_ids) <= len(whole.doc_ids)  # passages beyond the top N are not loaded

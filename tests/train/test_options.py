@@ -104,19 +104,19 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     from corpusfit.stages.train import TrainStage
     from corpusfit.workspace import config_hash
 
-    assert runtime_fields(TrainConfig) == {"device", "cache_dir"}
+    assert runtime_fields(TrainConfig) == {"device", "cache_dir", "precision"}
 
     def fp(**kw):
         stage = TrainStage(TrainConfig(**kw), tmp_path / "l", tmp_path / "c")
         return config_hash(stage.fingerprint_config())
 
     base = fp()
-    assert fp(device="cpu", cache_dir=str(tmp_path)) == base
-    assert fp(precision="fp32") != base and fp(seed=1) != base  # these change results
+    assert fp(device="cpu", cache_dir=str(tmp_path), precision="fp32") == base
+    assert fp(seed=1) != base and fp(passages_per_query=4) != base  # these change results
     # the same hash as the hand-kept exclude list gave: trained folders stay up to date
     cfg = TrainConfig()
     stage = TrainStage(cfg, tmp_path / "l", tmp_path / "c")
-    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir"})
+    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision"})
     old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
     assert config_hash(old) == base
 

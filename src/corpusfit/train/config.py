@@ -93,6 +93,10 @@ class TrainConfig(BaseModel):
                                                              "the planned steps")
     final_lr_ratio: FiniteFloat = Field(0.1, ge=0, le=1)
     max_grad_norm: FiniteFloat = Field(1.0, gt=0)
+    passages_per_query: int | None = Field(
+        None, ge=2, description="train on each list's first N passages (the teacher's top N; "
+        "the stored lists stay as label cut them); null = the whole list. Full mode costs "
+        "about this many passage encodings per query and step")
     epochs: int = Field(10, ge=1)
     patience: int = Field(2, ge=1)
     max_minutes: FiniteFloat | Literal["auto"] | None = Field(

@@ -55,11 +55,11 @@ def _read_list(path: Path, line: int, raw: dict, corpus: dict) -> TrainingList:
 
 
 def load_training_data(lists_path: str | Path, corpus_path: str | Path,
-                       title_sep: str = " ") -> TrainData:
+                       title_sep: str = " ", passages: int | None = None) -> TrainData:
     """Read and validate ``lists.jsonl`` against the corpus; errors name file and line.
 
     Lists are taken as written: the label stage sorted them by teacher score and cut
-    them to ``label.list_size``.
+    them to ``label.list_size``; ``passages`` keeps only each list's first N (teacher order).
     """
     lists_path = Path(lists_path)
     if not lists_path.exists():
@@ -69,6 +69,10 @@ def load_training_data(lists_path: str | Path, corpus_path: str | Path,
     seen: set[str] = set()
     for line, raw in iter_jsonl_numbered(lists_path):
         rec = _read_list(lists_path, line, raw, corpus)
+        if passages is not None and len(rec.doc_ids) > passages:
+            rec = rec.model_copy(update={"doc_ids": rec.doc_ids[:passages],
+                                         "scores": rec.scores[:passages],
+                                         "raw_scores": rec.raw_scores[:passages]})
         if rec.qid in seen:
             raise DataError(lists_path, line, f"duplicate qid {rec.qid!r}")
         seen.add(rec.qid)

@@ -123,7 +123,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     ctx, device = init_distributed(config.device)
     out = Path(out)
     fp = fingerprint
-    data = load_training_data(lists, corpus)
+    data = load_training_data(lists, corpus, passages=config.passages_per_query)
     state_dir = out / STATE_DIR
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
