@@ -48,10 +48,12 @@ def _load_file(path: str) -> dict:
     import yaml
 
     from corpusfit.errors import DataError
+    from corpusfit.reading import read_text
+    from corpusfit.yamlfile import load_yaml
 
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text(path, "generate settings")  # regular file, UTF-8, named on error
     try:
-        data = tomllib.loads(text) if path.endswith(".toml") else yaml.safe_load(text)
+        data = tomllib.loads(text) if path.endswith(".toml") else load_yaml(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
         raise DataError(path, None, f"cannot parse: {e}") from e
     if not isinstance(data, dict):

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     config_flag(p, MineConfig, "retrievers", flag="--retriever", metavar="SPEC",
                 help="bm25 or a dense model name/folder; repeatable")
     renamed(p, "--heldout-file", "--heldout", help="file of held-out passage ids (one per line)")
-    p.add_argument("--duplicates", help="file of duplicate passage ids (one per line)")
+    p.add_argument("--duplicates",
+                   help="duplicate passage ids: one per line, or ingest's duplicates.jsonl")
     config_flag(p, MineConfig, "depth", metavar="N")
     config_flag(p, MineConfig, "rrf_k", metavar="K")
     p.add_argument("--no-round-trip", action="store_true",
