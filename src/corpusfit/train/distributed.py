@@ -28,6 +28,7 @@ class DistContext:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    owned: bool = False  # corpusfit created the process group (and so closes it)
 
     @property
     def is_main(self) -> bool:
@@ -51,11 +52,21 @@ def init_distributed(device: str | None = None) -> tuple[DistContext, str]:
         device = f"cuda:{local}" if use_cuda else "cpu"
     if world <= 1:
         return DistContext(), device
-    if not dist.is_initialized():
+    owned = not dist.is_initialized()
+    if owned:
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    ctx = DistContext(dist.get_rank(), dist.get_world_size(), local)
+    ctx = DistContext(dist.get_rank(), dist.get_world_size(), local, owned)
     logger.info("process %d of %d on %s", ctx.rank, ctx.world, device)
     return ctx, device
+
+
+def close_distributed(ctx: DistContext) -> None:
+    """Leave the process group after every rank is done. Exiting with a live gloo group
+    let a rank abort at interpreter exit ("terminate called without an active exception",
+    exit -6) while the others were still shutting down."""
+    if ctx.active and ctx.owned and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def gather_rows(t: Tensor, ctx: DistContext) -> tuple[Tensor, list[int]]:

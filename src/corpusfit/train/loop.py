@@ -40,7 +40,13 @@ from corpusfit.train.checkpoint import (
 )
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import TrainData, epoch_order, load_training_data, step_batches
-from corpusfit.train.distributed import DistContext, any_process, from_main, init_distributed
+from corpusfit.train.distributed import (
+    DistContext,
+    any_process,
+    close_distributed,
+    from_main,
+    init_distributed,
+)
 from corpusfit.train.export import finalize
 from corpusfit.train.trainer import Trainer, build_passage_bank
 from corpusfit.workspace import JsonlAppender
@@ -148,6 +154,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     if ctx.is_main:
         finalize(trainer, run, out, mode, state, result)
     ctx.barrier()
+    close_distributed(ctx)
     return result
 
 
