@@ -15,10 +15,12 @@ def flags(monkeypatch):
     return set_flags
 
 
-def test_auto_cpu_needs_amx(flags):
-    flags(amx_bf16=True, amx_tile=True, avx512_bf16=True)
+def test_auto_cpu_needs_native_bf16(flags):
+    flags(amx_bf16=True, amx_tile=True, avx512_bf16=True)  # Sapphire Rapids
     assert precision.resolve("auto", "cpu") == "bf16"
     flags(amx_bf16=False, amx_tile=False, avx512_bf16=True)  # e.g. AMD Zen 4
+    assert precision.resolve("auto", "cpu") == "bf16"
+    flags(avx512_f=True)  # AVX-512 without bf16 (Skylake-X, Zen 3 has none): emulated
     assert precision.resolve("auto", "cpu") == "fp32"
     flags()
     assert precision.resolve("auto", "cpu") == "fp32"

@@ -38,7 +38,9 @@ class EvaluateConfig(BaseModel):
     max_dev_lists: int = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
     batch_tokens: int = setting("batch_tokens", ge=256)
-    precision: Precision = setting("precision")
+    precision: Precision = setting("precision", description="fp32 (default): the numbers "
+                                   "are the ones sentence-transformers reproduces; auto = "
+                                   "bf16 autocast where the hardware has bf16 dot products")
 
     def retrieval(self, cache_dir: str | None = None,
                   show_progress: bool = True) -> RetrievalSettings:

@@ -126,7 +126,7 @@ class DenseEncoder:
 
     def __init__(self, model, tokenizer, settings: EncoderSettings, name: str = "",
                  device: str | None = None, passage_model: str | None = None,
-                 precision: Precision = "auto"):
+                 precision: Precision = "fp32"):
         self.model = model
         # Query-only models keep the base model for passages, so the index is reused.
         self.passage_model = passage_model
@@ -135,11 +135,12 @@ class DenseEncoder:
         self.name = name
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
-        # bf16 autocast where the hardware multiplies bf16 natively (corpusfit/precision.py).
+        # fp32 unless asked: vectors then equal sentence-transformers' own; "auto" = bf16
+        # autocast where the hardware multiplies bf16 natively (corpusfit/precision.py).
         self.precision = resolve_precision(precision, self.device)
 
     @classmethod
-    def load(cls, model: str, device: str | None = None, precision: Precision = "auto",
+    def load(cls, model: str, device: str | None = None, precision: Precision = "fp32",
              **overrides) -> DenseEncoder:
         """Load from a short name, local folder or hub id; ``overrides`` set EncoderSettings.
 
@@ -156,7 +157,7 @@ class DenseEncoder:
 
     @classmethod
     def _load_folder(cls, path: str, found: dict, overrides: dict, device: str | None,
-                     model: str, precision: Precision = "auto") -> DenseEncoder:
+                     model: str, precision: Precision = "fp32") -> DenseEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         passage_model = found.pop("passage_model", None)
@@ -185,7 +186,7 @@ class DenseEncoder:
         model in ``corpusfit_encoder.json``, which must still exist.
         """
         device = overrides.pop("device", None)
-        precision = overrides.pop("precision", "auto")
+        precision = overrides.pop("precision", "fp32")
         routes = read_routes(resolve_model(model))
         if routes is not None:
             return tuple(cls._load_folder(routes[r].path, dict(routes[r].settings), overrides,

@@ -19,6 +19,7 @@ from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact, 
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
+from corpusfit.fields import runtime_only
 from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.retrievers import Retrievers
@@ -45,12 +46,15 @@ class MineConfig(BaseModel):
     round_trip: bool = Field(True, description="keep a query only if its source passage is "
                                                "in some retriever's top round_trip_depth")
     round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
-    precision: Precision = setting("precision")
+    # auto, unlike evaluation: candidates only need a good order, not fp32-exact vectors.
+    precision: Precision = runtime_only("auto", description="dense encoding of the "
+                                        "candidates: auto = bf16 autocast where the hardware "
+                                        "has bf16 dot products, else fp32")
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
                    depth: int, cache_dir: str | None,
-                   precision: Precision = "auto") -> dict[str, TrecRun]:
+                   precision: Precision = "fp32") -> dict[str, TrecRun]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
     ids = list(docs)
     retrievers = Retrievers(ids, [docs[d].full_text(" ") for d in ids],

@@ -29,8 +29,10 @@ class RetrievalSettings(BaseModel):
     show_progress: bool = Field(True, description="progress bars while encoding")
     # Runtime-only like batch sizes and devices: it changes speed, and the vectors only in
     # the third decimal; the embedding cache keys bf16 vectors apart.
-    precision: Precision = runtime_only("auto", description="dense encoding: auto = bf16 "
-                                        "autocast on a bf16 GPU or an AMX CPU, else fp32")
+    precision: Precision = runtime_only("fp32", description="dense encoding: fp32 gives the "
+                                        "vectors sentence-transformers gives; auto = bf16 "
+                                        "autocast where the hardware has bf16 dot products "
+                                        "(bf16 GPU, AMX or AVX512_BF16 CPU), else fp32")
 
 
 def default(name: str) -> Any:

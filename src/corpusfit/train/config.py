@@ -117,7 +117,8 @@ class TrainConfig(BaseModel):
     device: str | None = runtime_only(None, description="cpu, cuda, cuda:1 ... (default: cuda "
                                                          "if available)")
     precision: Precision = runtime_only("auto", description="auto = bf16 autocast on a bf16 GPU or "
-                                 "an AMX CPU (measured: benchmarks/results/precision.md), "
+                                 "a CPU with AMX or AVX512_BF16 (measured: "
+                                 "benchmarks/results/precision.md), "
                                  "else fp32; weights and the optimizer stay fp32")
 
     @model_validator(mode="before")
