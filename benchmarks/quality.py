@@ -7,7 +7,8 @@ arm on the same lists and evaluate it on the folder's test queries:
 - base student (zero-shot), BM25, RRF(BM25, base);
 - `st-mnrl`: sentence-transformers' own trainer + MultipleNegativesRankingLoss
   (query, source passage, one mined hard negative), see `st_baseline.py`;
-- corpusfit objectives on the same lists, query-only mode (the CPU default):
+- corpusfit objectives on the same lists, TrainConfig defaults (on a CPU: full mode on
+  each list's top 4 passages, 3 epochs) unless the arm says otherwise:
   listwise + 0.1 InfoNCE (default), listwise only, InfoNCE only, MarginMSE, and the
   default with the paper's teacher temperature 0.3 (`cf-tt0.3`, against `--set`);
 - `cf-full`: the default objective in full mode (passages trained too) with a 10-minute
@@ -43,14 +44,20 @@ DEFAULT = {"listwise": 1.0, "infonce": 0.1}
 ARMS: dict[str, tuple[str, dict]] = {
     "st-mnrl": ("st", {}),
     "cf-default": ("cf", {"objective": DEFAULT}),
+    # The CPU default until 2026-11-30: queries only, against frozen base passage vectors.
+    "cf-query-only": ("cf", {"objective": DEFAULT, "mode": "query_only",
+                             "passages_per_query": None, "epochs": 10}),
     "cf-listwise": ("cf", {"objective": {"listwise": 1.0}}),
     "cf-infonce": ("cf", {"objective": {"infonce": 1.0}}),
     "cf-marginmse": ("cf", {"objective": {"marginmse": 1.0}}),
     "cf-tt0.3": ("cf", {"objective": DEFAULT, "loss": {"teacher_temperature": 0.3}}),
     # Full mode on CPU only fits a time budget (the lr schedule then follows time).
     "cf-full": ("cf", {"objective": DEFAULT, "mode": "full", "max_minutes": 10}),
+    # The CPU default spelled out (full mode, each list's top 4 passages, 3 epochs).
+    "cf-full-l4": ("cf", {"objective": DEFAULT, "mode": "full", "passages_per_query": 4,
+                          "epochs": 3}),
 }
-CPU_ARMS = [a for a in ARMS if a != "cf-full"]  # full mode: hours per arm on 2 cores
+CPU_ARMS = [a for a in ARMS if not a.startswith("cf-full")]  # full mode: hours per arm on 2 cores
 TYPES = ["question", "claim", "keywords", "title", "natural"]
 TYPE_ARMS = [f"type-{t}" for t in TYPES] + ["type-mixed"]
 METRICS = ["nDCG@10", "R@100", "MRR@10"]
@@ -60,8 +67,11 @@ NOTES = [
     "nDCG@10 (averaged over seeds) against `base`. `nDCG@10 sd`: spread over seeds.",
     "- Arms: `st-mnrl` = sentence-transformers' SentenceTransformerTrainer + "
     "MultipleNegativesRankingLoss (query, source passage, 1 mined hard negative; 3 epochs, "
-    "batch 32, lr 2e-5, whole model); `cf-*` = corpusfit's trainer, query-only mode (the CPU "
-    "default), TrainConfig defaults otherwise (lr 2.5e-5 at 64 queries/step, up to 10 epochs, "
+    "batch 32, lr 2e-5, whole model); `cf-*` = corpusfit's trainer with TrainConfig "
+    "defaults unless named (`cf-full-l4`: full mode, each list's top 4 passages, 3 epochs, "
+    "the CPU default since 2026-11-30; `cf-query-only`: the query side against frozen "
+    "base-model passage vectors, whole lists, up to 10 epochs, the CPU default before), "
+    "and otherwise (lr 2.5e-5 at 64 queries/step, "
     "warmup from 0 over max(10 steps, half an epoch), dropout 0, early stopping on dev loss, "
     "the base model kept when no checkpoint beats its dev loss); `cf-default` = listwise + "
     "0.1 InfoNCE; `cf-tt0.3` = the same with the paper's teacher temperature; `type-*` = the "
@@ -97,7 +107,7 @@ def train_config(overrides: dict, args, seed: int):
     from corpusfit.config import apply_overrides
     from corpusfit.train.config import TrainConfig
 
-    raw = {"mode": "query_only", "max_minutes": None, "seed": seed,
+    raw = {"max_minutes": None, "seed": seed,
            "cache_dir": str(args.workdir / "emb")}
     apply_overrides(raw, args.set)
     for key, value in overrides.items():  # the arm's own settings win over --set

@@ -132,3 +132,17 @@ def test_lists_are_cut_once_by_label_list_size(tmp_path, tiny_beir):
     path.write_text(f"corpus: {tiny_beir}\ntrain:\n  list_size: 5\n")  # an older config
     with pytest.raises(ConfigError, match="train.*label.list_size"):
         load_config(path)
+
+
+def test_auto_is_the_cpu_or_gpu_recipe():
+    cfg = TrainConfig()
+    cpu, gpu = cfg.resolved("cpu"), cfg.resolved("cuda")
+    assert (cpu.mode, cpu.passages_per_query, cpu.epochs) == ("full", 4, 3)
+    assert (gpu.mode, gpu.passages_per_query, gpu.epochs) == ("full", None, 10)
+    assert cpu.resolved("cpu") == cpu  # idempotent
+    mine = TrainConfig(mode="query_only", passages_per_query=None, epochs=5).resolved("cpu")
+    assert (mine.mode, mine.passages_per_query, mine.epochs) == ("query_only", None, 5)
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError):
+        TrainConfig(passages_per_query=1)

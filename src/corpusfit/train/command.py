@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                 "or hub id")
     config_flag(p, TrainConfig, "mode", help="full: both sides trained; query_only: the "
                                              "query side, passages keep the base model; auto: "
-                                             "full on GPU, query_only on CPU")
+                                             "full (on a CPU on each list's top 4 "
+                                             "passages, see --passages-per-query)")
     p.add_argument("--config", help="YAML/JSON file with TrainConfig fields (or a pipeline "
                                     "config: its train section)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

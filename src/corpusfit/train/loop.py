@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from corpusfit.retrieve.encoder import DenseEncoder
@@ -127,6 +128,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     """
     invoked = time.monotonic()
     ctx, device = init_distributed(config.device)
+    config = config.resolved(torch.device(device).type)  # the CPU or GPU recipe for "auto"
     out = Path(out)
     fp = fingerprint
     data = load_training_data(lists, corpus, passages=config.passages_per_query)

@@ -99,6 +99,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, data: TrainData, encoder: DenseEncoder,
                  ctx: DistContext, total_steps: int, passage_bank: Tensor | None = None,
                  steps_per_epoch: int | None = None):
+        cfg = cfg.resolved(encoder.device.type)  # idempotent; callers may pass "auto"s
         self.cfg, self.data, self.encoder, self.ctx = cfg, data, encoder, ctx
         self.bank = passage_bank
         if cfg.dropout is not None:
