@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
+from corpusfit.precision import Precision
 from corpusfit.workspace import config_hash
 
 NormalizeOver = Literal["all_scored", "kept_lists"]
@@ -112,6 +113,9 @@ class DenseTeacherConfig(_ModelTeacher):
 
     kind: Literal["dense"]
     embedding_cache: str | None = runtime_only(None, description="embedding cache folder")
+    # As mine.precision: the same vectors, so label reuses mine's embedding cache.
+    precision: Precision = runtime_only("auto", description="auto = bf16 autocast where the "
+                                        "hardware has bf16 dot products (as mine), else fp32")
 
 
 MemberConfig = Annotated[CrossEncoderTeacherConfig | T5TeacherConfig | LLMJudgeTeacherConfig

@@ -56,7 +56,8 @@ class DenseTeacher(Teacher):
         super().__init__(config)
         from corpusfit.retrieve.encoder import DenseEncoder
 
-        self.encoder = DenseEncoder.load(config.model, device=config.device)
+        self.encoder = DenseEncoder.load(config.model, device=config.device,
+                                         precision=config.precision)
         self._memo: dict[tuple[str, str], np.ndarray] = {}
 
     def _embed(self, texts: list[str], kind: str) -> np.ndarray:
