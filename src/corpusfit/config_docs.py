@@ -68,6 +68,7 @@ def _type_name(annotation: Any) -> str:
     for junk in ("typing.", "pathlib.", "corpusfit.", "teach.config.", "NoneType"):
         text = text.replace(junk, "None" if junk == "NoneType" else "")
     text = re.sub(r"Annotated\[([^\[\]]*), FieldInfo\([^)]*\)\]", r"\1", text)
+    text = re.sub(r"Annotated\[(\w+), [^\[\]]*?\]", r"\1", text)  # FiniteFloat, StrictInt...
     return re.sub(r"Literal\[([^\]]*)\]", lambda m: "{" + m.group(1).replace("'", "")
                   .replace(", ", " / ") + "}", text)
 

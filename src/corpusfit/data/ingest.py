@@ -38,8 +38,10 @@ class IngestConfig(BaseModel):
     heldout_fraction: FiniteFloat = Field(0.0, ge=0.0, lt=1.0,
                                           description="share of passages held out")
     heldout_file: str | None = Field(None, description="file of held-out ids, one per line")
-    dedup: bool = True
-    seed: StrictInt = 13
+    dedup: bool = Field(True, description="passages contained in another (case, accents and "
+                        "punctuation ignored) go to duplicates.jsonl; mining never retrieves "
+                        "them")
+    seed: StrictInt = Field(13, description="seed of the held-out split and the sample")
 
     @model_validator(mode="after")
     def _one_heldout_source(self) -> IngestConfig:

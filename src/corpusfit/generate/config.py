@@ -21,8 +21,10 @@ class SamplingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: FiniteFloat = Field(0.8, ge=0.0)
-    top_p: FiniteFloat = Field(1.0, gt=0.0, le=1.0)
+    temperature: FiniteFloat = Field(0.8, ge=0.0, description="sampling temperature "
+                                     "(0 = greedy)")
+    top_p: FiniteFloat = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass "
+                               "(1 = off)")
     max_new_tokens: int = Field(50, ge=1, description="upper bound; a type may ask for fewer")
     per_type_budget: bool = Field(True, description="each type's own max_new_tokens (title, "
                                   "keywords, natural need fewer); false: max_new_tokens for all")
@@ -127,7 +129,9 @@ class GenerateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    types: list[str] = Field(default_factory=lambda: list(BUILTIN_TYPES))
+    types: list[str] = Field(default_factory=lambda: list(BUILTIN_TYPES),
+                             description="query types, one query per sampled passage each "
+                             "(built in: " + ", ".join(BUILTIN_TYPES) + "; more in type_file)")
     type_file: str | None = Field(None, description="YAML/TOML file of user-defined types")
     prompt: Literal["shared-prefix", "per-passage"] = Field(
         "shared-prefix",
@@ -142,7 +146,7 @@ class GenerateConfig(BaseModel):
                                                     "before the examples are drawn anew")
     max_passage_chars: int = Field(2048, ge=100, description="passage cut for the prompt")
     attempts: int = Field(3, ge=1, description="generations tried per (passage, type)")
-    seed: int = 13
+    seed: int = Field(13, description="seed of sampling and of the few-shot examples")
     batch_size: int = runtime_only(10, ge=1, description="(passage, type) pairs written per "
                                                          "flush")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
