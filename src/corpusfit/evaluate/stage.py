@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from corpusfit.precision import Precision
 from corpusfit.retrieve.settings import RetrievalSettings, setting
@@ -28,16 +28,16 @@ class EvaluateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     split: str = Field("test", description="qrels split of the test data (qrels/SPLIT.tsv)")
-    depth: int = setting("depth", ge=100, description="documents retrieved per test query")
-    rrf_k: int = setting("rrf_k", ge=1, description="RRF constant for the hybrid retrievers")
+    depth: StrictInt = setting("depth", ge=100, description="documents retrieved per test query")
+    rrf_k: StrictInt = setting("rrf_k", ge=1, description="RRF constant for the hybrid retrievers")
     bm25: bool = Field(True, description="also evaluate BM25")
     hybrid: bool = Field(True, description="also evaluate RRF(BM25 + base student) and "
                                            "RRF(BM25 + specialized student)")
     agreement: bool = Field(True, description="teacher–student agreement on the dev lists "
                                               "(Kendall tau, nDCG@10 vs teacher, top-1)")
-    max_dev_lists: int = Field(1000, ge=1, description="at most this many dev lists for "
+    max_dev_lists: StrictInt = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
-    batch_tokens: int = setting("batch_tokens", ge=256)
+    batch_tokens: StrictInt = setting("batch_tokens", ge=256)
     precision: Precision = setting("precision", description="fp32 (default): the numbers "
                                    "are the ones sentence-transformers reproduces; auto = "
                                    "bf16 autocast where the hardware has bf16 dot products")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    TypeAdapter,
+)
 
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.generate.types import BUILTIN_TYPES
@@ -25,7 +34,7 @@ class SamplingConfig(BaseModel):
                                      "(0 = greedy)")
     top_p: FiniteFloat = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass "
                                "(1 = off)")
-    max_new_tokens: int = Field(50, ge=1, description="upper bound; a type may ask for fewer")
+    max_new_tokens: StrictInt = Field(50, ge=1, description="upper bound; a type may ask for fewer")
     per_type_budget: bool = Field(True, description="each type's own max_new_tokens (title, "
                                   "keywords, natural need fewer); false: max_new_tokens for all")
     stop: list[str] = Field(
@@ -48,16 +57,16 @@ class LlamaCppBackendConfig(_Backend):
     """llama.cpp: ``model`` is a GGUF path or bundled name (default: the bundled generator)."""
 
     name: Literal["llama-cpp"] = "llama-cpp"
-    n_ctx: int = Field(4096, ge=256, description="context window")
-    n_threads: int | None = runtime_only(None, ge=1, description="CPU threads")
+    n_ctx: StrictInt = Field(4096, ge=256, description="context window")
+    n_threads: StrictInt | None = runtime_only(None, ge=1, description="CPU threads")
 
 
 class TransformersBackendConfig(_Backend):
     """transformers: ``model`` is a GGUF path, bundled name, model folder or hub id."""
 
     name: Literal["transformers"]
-    n_threads: int | None = runtime_only(None, ge=1, description="CPU threads")
-    batch_size: int = runtime_only(8, ge=1, description="prompts per forward pass")
+    n_threads: StrictInt | None = runtime_only(None, ge=1, description="CPU threads")
+    batch_size: StrictInt = runtime_only(8, ge=1, description="prompts per forward pass")
     device: str | None = runtime_only(None, description="torch device (default auto)")
 
 
@@ -68,9 +77,9 @@ class OpenAIBackendConfig(_Backend):
     name: Literal["openai"]
     base_url: str | None = Field(None, description="server URL (else $OPENAI_BASE_URL)")
     api_key: str | None = runtime_only(None, description="key (else $OPENAI_API_KEY)")
-    concurrency: int = runtime_only(4, ge=1, description="parallel requests")
+    concurrency: StrictInt = runtime_only(4, ge=1, description="parallel requests")
     timeout: FiniteFloat = runtime_only(60.0, gt=0, description="seconds per request")
-    max_retries: int = runtime_only(4, ge=0, description="retries of failed requests")
+    max_retries: StrictInt = runtime_only(4, ge=0, description="retries of failed requests")
     backoff: FiniteFloat = runtime_only(1.0, ge=0, description="first retry delay, doubled "
                                                               "each time")
 
@@ -140,14 +149,14 @@ class GenerateConfig(BaseModel):
                     "instruction, so requests share a cached prefix (about 3x faster on a CPU, "
                     "benchmarks/results/generate.md); per-passage: the paper's layout, examples "
                     "of the request's own type drawn anew for every passage")
-    fewshot: int = Field(3, ge=0, description="example passages (shared-prefix) or examples "
+    fewshot: StrictInt = Field(3, ge=0, description="example passages (shared-prefix) or examples "
                                               "(per-passage) in each prompt")
-    fewshot_every: int = Field(8, ge=1, description="shared-prefix: passages per few-shot block "
-                                                    "before the examples are drawn anew")
-    max_passage_chars: int = Field(2048, ge=100, description="passage cut for the prompt")
-    attempts: int = Field(3, ge=1, description="generations tried per (passage, type)")
-    seed: int = Field(13, description="seed of sampling and of the few-shot examples")
-    batch_size: int = runtime_only(10, ge=1, description="(passage, type) pairs written per "
+    fewshot_every: StrictInt = Field(8, ge=1, description="shared-prefix: passages per "
+                                     "few-shot block before the examples are drawn anew")
+    max_passage_chars: StrictInt = Field(2048, ge=100, description="passage cut for the prompt")
+    attempts: StrictInt = Field(3, ge=1, description="generations tried per (passage, type)")
+    seed: StrictInt = Field(13, description="seed of sampling and of the few-shot examples")
+    batch_size: StrictInt = runtime_only(10, ge=1, description="(passage, type) pairs written per "
                                                          "flush")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     backend: BackendConfig = Field(default_factory=LlamaCppBackendConfig,

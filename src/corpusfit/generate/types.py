@@ -19,7 +19,7 @@ from typing import Literal
 
 import tomllib
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from corpusfit.errors import ConfigError, DataError, describe_validation
 from corpusfit.reading import exists, read_text
@@ -50,9 +50,9 @@ class QueryType(BaseModel):
     instruction: str = Field(min_length=1)
     shape: Shape = "free"
     examples: tuple[Example, ...] = ()
-    min_words: int = Field(2, ge=1)
-    max_words: int = Field(30, ge=1)
-    max_new_tokens: int | None = Field(
+    min_words: StrictInt = Field(2, ge=1)
+    max_words: StrictInt = Field(30, ge=1)
+    max_new_tokens: StrictInt | None = Field(
         None, ge=1, description="token budget of one answer (default: sampling.max_new_tokens)")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact, write_artifact
 from corpusfit.data.ids import read_id_file
@@ -40,12 +40,12 @@ class MineConfig(BaseModel):
 
     retrievers: list[str] = Field(default_factory=lambda: ["minilm", "bm25"], min_length=1,
                                   description="'bm25' or dense model short names/folders")
-    depth: int = Field(100, ge=1, description="top-k taken from each retriever")
-    rrf_k: int = setting("rrf_k")
-    fused_depth: int = Field(100, ge=1, description="fused candidates kept per query")
+    depth: StrictInt = Field(100, ge=1, description="top-k taken from each retriever")
+    rrf_k: StrictInt = setting("rrf_k")
+    fused_depth: StrictInt = Field(100, ge=1, description="fused candidates kept per query")
     round_trip: bool = Field(True, description="keep a query only if its source passage is "
                                                "in some retriever's top round_trip_depth")
-    round_trip_depth: int = Field(20, ge=1, description="depth of the round-trip filter")
+    round_trip_depth: StrictInt = Field(20, ge=1, description="depth of the round-trip filter")
     # auto, unlike evaluation: candidates only need a good order, not fp32-exact vectors.
     precision: Precision = runtime_only("auto", description="dense encoding of the "
                                         "candidates: auto = bf16 autocast where the hardware "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from corpusfit.fields import runtime_only
 from corpusfit.precision import Precision
@@ -20,10 +20,10 @@ class RetrievalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    depth: int = Field(1000, ge=1, description="documents retrieved per query")
-    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant k: "
+    depth: StrictInt = Field(1000, ge=1, description="documents retrieved per query")
+    rrf_k: StrictInt = Field(60, ge=1, description="reciprocal rank fusion constant k: "
                                              "score = sum of 1 / (k + rank)")
-    batch_tokens: int = Field(16384, ge=256, description="token budget per encoding batch")
+    batch_tokens: StrictInt = Field(16384, ge=256, description="token budget per encoding batch")
     cache_dir: str | None = Field(None, description="embedding cache folder")
     title_sep: str = Field(" ", description="between a passage's title and text")
     show_progress: bool = Field(True, description="progress bars while encoding")

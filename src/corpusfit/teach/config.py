@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model_validator
 
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
@@ -48,7 +48,7 @@ class _Teacher(BaseModel):
 class _ModelTeacher(_Teacher):
     model: str = Field(min_length=1, description="model folder, hub id, .gguf file or short "
                                                  "name (minilm, smollm2, qwen2.5-coder-0.5b)")
-    batch_size: int = runtime_only(16, ge=1, description="pairs per forward pass")
+    batch_size: StrictInt = runtime_only(16, ge=1, description="pairs per forward pass")
     device: str | None = runtime_only(None, description="torch device (default: cuda if "
                                                         "available)")
 
@@ -57,7 +57,7 @@ class CrossEncoderTeacherConfig(_ModelTeacher):
     """A sentence-transformers cross-encoder."""
 
     kind: Literal["cross-encoder"]
-    max_length: int = Field(512, ge=16, description="max tokens of query + passage")
+    max_length: StrictInt = Field(512, ge=16, description="max tokens of query + passage")
 
 
 class T5TeacherConfig(_ModelTeacher):
@@ -70,7 +70,7 @@ class T5TeacherConfig(_ModelTeacher):
     rank_token: str = Field("<extra_id_10>", description="RankT5 score token")
     prompt: str = Field("", description="prompt template with {query} and {passage}; "
                                         "empty: the default")
-    max_length: int = Field(512, ge=16, description="max tokens of the prompt")
+    max_length: StrictInt = Field(512, ge=16, description="max tokens of the prompt")
 
 
 class _CausalLMTeacher(_ModelTeacher):
@@ -78,11 +78,11 @@ class _CausalLMTeacher(_ModelTeacher):
                                                  "transformers")
     prompt: str = Field("", description="prompt template with {query} and {passage}; "
                                         "empty: the kind's default")
-    max_passage_tokens: int = Field(256, ge=8, description="passage tokens kept")
-    max_query_tokens: int = Field(64, ge=1, description="query tokens kept")
+    max_passage_tokens: StrictInt = Field(256, ge=8, description="passage tokens kept")
+    max_query_tokens: StrictInt = Field(64, ge=1, description="query tokens kept")
     kv_reuse: bool = runtime_only(True, description="reuse the passage prefix's KV cache "
                                                     "across queries")
-    n_threads: int | None = runtime_only(None, description="CPU threads for llama-cpp")
+    n_threads: StrictInt | None = runtime_only(None, description="CPU threads for llama-cpp")
 
 
 class QueryLikelihoodTeacherConfig(_CausalLMTeacher):
@@ -99,7 +99,7 @@ class LLMJudgeTeacherConfig(_CausalLMTeacher):
     no_token: str = Field(" no", description="'not relevant' answer token")
     base_url: str | None = runtime_only(None, description="OpenAI-compatible server URL")
     api_key_env: str = runtime_only("OPENAI_API_KEY", description="env var holding the API key")
-    max_retries: int = runtime_only(3, ge=0, description="retries per request to a server")
+    max_retries: StrictInt = runtime_only(3, ge=0, description="retries per request to a server")
 
 
 class BM25TeacherConfig(_Teacher):
@@ -209,12 +209,12 @@ class LabelConfig(BaseModel):
 
     teacher: TeacherConfig = Field(default_factory=offline_teacher,
                                    description="the teacher (default: the offline ensemble)")
-    score_depth: int = Field(30, ge=1, description="fused candidates scored per query (N)")
-    list_size: int = Field(20, ge=1, description="passages kept per list, best first (L); "
+    score_depth: StrictInt = Field(30, ge=1, description="fused candidates scored per query (N)")
+    list_size: StrictInt = Field(20, ge=1, description="passages kept per list, best first (L); "
                            "the only cut: training takes the lists as written")
     require_source_first: bool = Field(True, description="drop queries whose source passage "
                                                          "the teacher does not rank first")
-    min_candidates: int = Field(0, ge=0, description="drop queries with fewer scored "
+    min_candidates: StrictInt = Field(0, ge=0, description="drop queries with fewer scored "
                                                      "candidates (reference: 20 of 100)")
     top_score_filter: TopScoreFilter = Field(
         "reference", description="reference: drop a query whose top score is below the "
@@ -231,5 +231,5 @@ class LabelConfig(BaseModel):
     norm_high: FiniteFloat = Field(99.0, ge=0, le=100, description="percentile mapped to 1")
     dev_fraction: FiniteFloat = Field(0.1, ge=0, lt=1, description="share of source passages "
                                                              "whose queries go to dev")
-    seed: int = Field(13, description="seed of the train/dev split")
-    chunk_queries: int = Field(32, ge=1, description="queries scored per cache flush")
+    seed: StrictInt = Field(13, description="seed of the train/dev split")
+    chunk_queries: StrictInt = Field(32, ge=1, description="queries scored per cache flush")
