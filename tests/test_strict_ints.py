@@ -47,7 +47,7 @@ def test_the_walk_finds_the_ints():
 def test_every_config_int_rejects_booleans_and_fractions(key):
     field = INT_FIELDS[key]
     ann = field.annotation
-    adapter = TypeAdapter(typing.Annotated[ann, *field.metadata] if field.metadata else ann)
+    adapter = TypeAdapter(typing.Annotated[(ann, *field.metadata)] if field.metadata else ann)
     for bad in (True, False, 2.5):
         with pytest.raises(ValidationError):
             adapter.validate_python(bad)

@@ -43,7 +43,8 @@ def test_runtime_only_fields_are_marked_on_the_field_and_left_out_of_the_id():
     assert runtime_fields(QueryLikelihoodTeacherConfig) == {"batch_size", "device", "kv_reuse",
                                                             "n_threads"}
     assert {"base_url", "api_key_env", "max_retries"} <= runtime_fields(LLMJudgeTeacherConfig)
-    assert runtime_fields(DenseTeacherConfig) == {"batch_size", "device", "embedding_cache", "precision"}
+    assert runtime_fields(DenseTeacherConfig) == {"batch_size", "device", "embedding_cache",
+                                                  "precision"}
     base = teacher_config(kind="query-likelihood", model="smollm2")
     fast = base.model_copy(update={"n_threads": 8, "batch_size": 64, "kv_reuse": False})
     assert fast.teacher_id() == base.teacher_id()

@@ -99,3 +99,19 @@ def test_card_update_does_not_invalidate_the_evaluation(evaluated):
     run_evaluate(evaluate, folder, models, data)  # skipped: the card is not an input
     assert json.loads((folder / "manifest.json").read_text()) == manifest
     assert yaml.safe_load((out / "README.md").read_text().split("---\n")[1])["model-index"]
+
+
+def test_standalone_eval_updates_the_card_only_when_asked(evaluated, tiny_bert, capsys):
+    from corpusfit.cli import main
+
+    out, _, (_, _, data, _) = evaluated
+    before = (out / "README.md").read_text()
+    args = ["eval", "--test-data", str(data), "--retriever", str(tiny_bert),
+            "--retriever", str(out), "--depth", "100"]
+    assert main(args) == 0
+    assert (out / "README.md").read_text() == before  # not asked: the card is left alone
+    assert main([*args, "--update-card"]) == 0
+    meta, body = _card(out)
+    assert meta["model-index"] and f"(this model: `{out}`)" in body
+    assert "model cards updated" in capsys.readouterr().out
+    assert not (tiny_bert / "README.md").exists()  # the baseline folder is left alone

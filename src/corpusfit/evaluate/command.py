@@ -30,6 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="embedding cache folder (default: OUT/cache when --out is given)")
     p.add_argument("--baseline", default=None, metavar="SPEC",
                    help="significance of every retriever against this one (default: the first)")
+    p.add_argument("--update-card", action="store_true",
+                   help="write these numbers into the model card (README.md, model-index) of "
+                        "every corpusfit model folder evaluated, as the pipeline's evaluate "
+                        "stage does")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -60,7 +64,30 @@ def main(args: argparse.Namespace) -> int:
     runs = {spec: harness.run(spec) for spec in args.retriever}
     results = evaluate_runs(data.qrels, runs, baseline=args.baseline or args.retriever[0])
     print_results(results)
+    if args.update_card:
+        update_cards(results, args.test_data, config.split)
     if args.out:
         save_results(Path(args.out), runs, results)
         print(f"\nrun files and metrics.json written to {args.out}")
     return 0
+
+
+def update_cards(results: dict, test_data: str, split: str) -> list[str]:
+    """Record ``results`` in the card of every evaluated corpusfit model folder (not the
+    baseline's); folders without a corpusfit card are named and left alone."""
+    from corpusfit.train.card import metrics_section, update_metrics
+    from corpusfit.train.card_meta import card_metrics_from_results
+
+    results = {**results, "test_data": str(test_data), "split": split}
+    updated = []
+    for spec in results["retrievers"]:
+        if spec == results["baseline"] or not Path(spec).is_dir():
+            continue
+        metrics = card_metrics_from_results(results, spec)
+        if update_metrics(Path(spec), metrics, metrics_section(metrics)):
+            updated.append(spec)
+        else:
+            logger.warning("%s: no corpusfit model card, not updated", spec)
+    if updated:
+        print(f"model cards updated: {', '.join(updated)}")
+    return updated
