@@ -68,3 +68,12 @@ def test_retries_run_out(sleeps):
     with pytest.raises(CorpusfitError, match="StatusError: HTTP 500"):
         _judge(client, retries=2).score_pairs([("q", "p")])
     assert client.calls == 3 and len(sleeps) == 2
+
+
+def test_the_request_timeout_is_configurable_and_not_fingerprinted():
+    fast = teacher_config(kind="llm-judge", model="m", backend="openai",
+                          base_url="http://127.0.0.1:9/v1", timeout=5)
+    assert OpenAIJudge(fast).client.timeout == 5
+    slow = fast.model_copy(update={"timeout": 600.0})
+    assert OpenAIJudge(slow).client.timeout == 600.0
+    assert fast.teacher_id() == slow.teacher_id()  # a slower server is the same teacher

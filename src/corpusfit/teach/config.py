@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.precision import Precision
+from corpusfit.retry import REQUEST_TIMEOUT
 from corpusfit.workspace import config_hash
 
 NormalizeOver = Literal["all_scored", "kept_lists"]
@@ -100,6 +101,8 @@ class LLMJudgeTeacherConfig(_CausalLMTeacher):
     base_url: str | None = runtime_only(None, description="OpenAI-compatible server URL")
     api_key_env: str = runtime_only("OPENAI_API_KEY", description="env var holding the API key")
     max_retries: StrictInt = runtime_only(3, ge=0, description="retries per request to a server")
+    timeout: FiniteFloat = runtime_only(REQUEST_TIMEOUT, gt=0, description="seconds per request "
+                                        "to a server before it counts as failed (retried)")
 
 
 class BM25TeacherConfig(_Teacher):

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from corpusfit.errors import ConfigError, CorpusfitError
-from corpusfit.retry import REQUEST_TIMEOUT, RetryPolicy, describe
+from corpusfit.retry import RetryPolicy, describe
 from corpusfit.teach.base import Pair, Teacher
 from corpusfit.teach.causal_lm import PrefixLM, load_prefix_lm
 from corpusfit.teach.config import JUDGE_PROMPT, TeacherConfig
@@ -85,7 +85,7 @@ class OpenAIJudge(Teacher):
             # Retries are ours (transient errors only); the client's would multiply them.
             client = OpenAI(base_url=config.base_url,
                             api_key=os.environ.get(config.api_key_env, "none"),
-                            timeout=REQUEST_TIMEOUT, max_retries=0)
+                            timeout=config.timeout, max_retries=0)
         self.client = client
         self.template = config.prompt or JUDGE_PROMPT
         self.stats = {"requests": 0, "retries": 0, "missing_yes_no": 0}
