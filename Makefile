@@ -82,9 +82,9 @@ doctor: $(STAMP)
 # 2 cores, mostly generation) and results/speed.md (about 10 minutes; add 100000 to
 # --mine-sizes for the 100k row, ~25 minutes more). The temperature was tuned on Cranfield.
 bench-quality: $(STAMP)
-	$(PY) benchmarks/quality.py ../shared/datasets/cranfield ../shared/datasets/cisi \
-		../shared/datasets/cacm --set loss.teacher_temperature=0.1 --tag main --full-mode-on cisi \
-		--multi-seed cf-default cf-listwise cf-infonce cf-marginmse
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/quality.py ../shared/datasets/cranfield \
+		../shared/datasets/cisi ../shared/datasets/cacm --arms cf-default st-mnrl \
+		--multi-seed cf-default --seeds 1 2 3 --workdir runs/quality140 --tag default
 
 bench-speed: $(STAMP)
 	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py --gen-pairs 5 --naive-pairs 60 --steps 2 \

@@ -50,6 +50,9 @@ def _bad_value(ann: object, bad: str) -> str:
 
 
 FLOAT_KEYS = _float_keys(pipeline_config_class())
+ENSEMBLE = {"kind": "ensemble", "members": [{"kind": "bm25"}, {"kind": "bm25"}]}
+JUDGE = {"kind": "llm-judge", "model": "m", "backend": "openai", "base_url": "http://x/v1"}
+JUDGE_ONLY = {"label.teacher.timeout"}  # a float of the server judge alone
 
 
 def test_the_config_has_the_floats_the_issue_names():
@@ -67,8 +70,7 @@ def test_every_config_float_must_be_finite(tmp_path, key, ann, bad):
         load_config(None, [f"{key}={_bad_value(ann, bad)}"], base={
             "corpus": str(corpus),
             "generate": {"backend": {"name": "openai"}},  # the backend with float keys
-            "label": {"teacher": {"kind": "ensemble", "members": [{"kind": "bm25"},
-                                                                   {"kind": "bm25"}]}}})
+            "label": {"teacher": JUDGE if key in JUDGE_ONLY else ENSEMBLE}})
 
 
 def _lists(tmp_path, scores: str) -> tuple:

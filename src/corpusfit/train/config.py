@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from corpusfit.fields import runtime_only
 from corpusfit.numbers import FiniteFloat
@@ -22,21 +22,30 @@ CPU_PASSAGES, CPU_EPOCHS, GPU_EPOCHS = 4, 3, 10
 
 
 class LossConfig(BaseModel):
-    """Loss temperatures and the false-negative threshold (the paper's values but one).
+    """Loss temperatures and the false-negative threshold (the paper's values but two).
 
     ``teacher_temperature`` is 0.1, not the paper's 0.3: the default offline teacher's
     normalized scores are flat below the top passage, so at 0.3 its distribution gives the
     top passage only ~36% of the mass on average (0.1: ~94%) and fitting it made MiniLM
     worse on all three shared collections (tuned on Cranfield, confirmed on CISI and CACM:
     benchmarks/results/quality.md). With a cross-encoder teacher, try the paper's 0.3.
+
+    ``infonce_temperature`` is 0.05 (sentence-transformers' MNRL scale 20), not the paper's
+    0.01: with CPU-size batches (16 queries x 4 passages of in-batch negatives) the term
+    at 0.01 falls to ~1e-5 within an epoch and stops teaching anything, while at 0.05 it
+    keeps contrasting each query's source passage against the rest of the batch.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student_temperature: FiniteFloat = Field(0.05, gt=0)
+    student_temperature: FiniteFloat = Field(0.05, gt=0, description="divides the student's "
+                                             "cosines in the listwise term")
     teacher_temperature: FiniteFloat = Field(0.1, gt=0, description="paper: 0.3 (cross-encoder)")
-    infonce_temperature: FiniteFloat = Field(0.01, gt=0)
-    false_negative_ratio: FiniteFloat = Field(0.6, ge=0, le=1)
+    infonce_temperature: FiniteFloat = Field(0.05, gt=0, description="divides the "
+                                             "student's cosines in InfoNCE")
+    false_negative_ratio: FiniteFloat = Field(0.6, ge=0, le=1, description="InfoNCE masks a "
+                                              "passage scored above this share of the "
+                                              "top teacher score (a likely false negative)")
 
 
 class TrainConfig(BaseModel):
@@ -56,8 +65,11 @@ class TrainConfig(BaseModel):
       then runs on the larger of step and time progress, so warmup and decay still complete.
       Hitting a time budget makes a run depend on machine speed; set ``max_minutes=None``
       for exactly repeatable runs.
-    - 64 queries per optimizer step (GradCache keeps memory flat, so this is bounded by
-      time only) with the paper's lr 2e-4 @ 4096 queries scaled by sqrt(batch ratio).
+    - 16 queries per optimizer step with the paper's lr 2e-4 @ 4096 queries scaled by
+      sqrt(batch ratio) (1.25e-5). A few hundred lists then make ~30 optimizer steps per
+      epoch instead of ~8 at 64 (the default until 2026-11-30): on Cranfield the dev
+      listwise loss after 3 epochs fell to 0.359 instead of 0.374. GradCache keeps memory
+      flat at any size, so raise it for tens of thousands of lists.
 
     Reference-faithful choices (the paper's released code), each switchable:
     - ``warmup="reference"``: warm up from lr 0 over max(``warmup_min_steps``,
@@ -79,34 +91,42 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student: str = "minilm"
-    mode: Mode = "auto"
+    student: str = Field("minilm", description="model to specialize: a local folder, a "
+                         "bundled name (minilm) or a hub id already in the local cache")
+    mode: Mode = Field("auto", description="full = both towers train; query_only = the "
+                       "query side against frozen passage vectors (cheap); auto = full")
     objective: dict[LossName, FiniteFloat] = Field(
-        default_factory=lambda: {"listwise": 1.0, "infonce": 0.1})
+        default_factory=lambda: {"listwise": 1.0, "infonce": 1.0},
+        description="loss name -> weight (listwise KL to the teacher, masked InfoNCE, "
+        "infonce_plain without the mask, marginmse)")
     loss: LossConfig = Field(default_factory=LossConfig)
-    queries_per_step: int = Field(64, ge=1)
-    chunk_size: int = Field(32, ge=1, description="texts per GradCache chunk")
-    gradcache: bool = True
+    queries_per_step: StrictInt = Field(16, ge=1, description="queries per optimizer step; small "
+                                  "synthetic sets need steps more than big batches")
+    chunk_size: StrictInt = Field(32, ge=1, description="texts per GradCache chunk")
+    gradcache: bool = Field(True, description="GradCache: memory flat in queries_per_step "
+                            "(two forward passes per chunk)")
     lr: FiniteFloat | None = Field(None, gt=0, description="None: paper lr scaled to the batch")
-    weight_decay: FiniteFloat = Field(0.01, ge=0)
+    weight_decay: FiniteFloat = Field(0.01, ge=0, description="AdamW weight decay")
     warmup: Warmup = Field("reference", description="reference: from lr 0 over max("
                            "warmup_min_steps, warmup_epochs x steps per epoch) steps; "
                            "fraction: over warmup_ratio of the planned steps")
-    warmup_min_steps: int = Field(10, ge=0, description="reference warmup: at least this "
+    warmup_min_steps: StrictInt = Field(10, ge=0, description="reference warmup: at least this "
                                                         "many optimizer steps")
     warmup_epochs: FiniteFloat = Field(0.5, ge=0, description="reference warmup: at least this "
                                                         "share of an epoch")
     warmup_ratio: FiniteFloat = Field(0.1, ge=0, lt=1, description="fraction warmup: share of "
                                                              "the planned steps")
-    final_lr_ratio: FiniteFloat = Field(0.1, ge=0, le=1)
-    max_grad_norm: FiniteFloat = Field(1.0, gt=0)
-    passages_per_query: Annotated[int, Field(ge=2)] | Literal["auto"] | None = Field(
+    final_lr_ratio: FiniteFloat = Field(0.1, ge=0, le=1, description="lr at the last planned "
+                                        "step, as a share of the peak (linear decay)")
+    max_grad_norm: FiniteFloat = Field(1.0, gt=0, description="gradient clipping norm")
+    passages_per_query: Annotated[StrictInt, Field(ge=2)] | Literal["auto"] | None = Field(
         "auto", description="train on each list's first N passages (the teacher's top N; "
         "the stored lists stay as label cut them); null = the whole list; auto = 4 on a "
         "CPU, the whole list on a GPU. Full mode costs about N passage encodings per query")
-    epochs: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+    epochs: Annotated[StrictInt, Field(ge=1)] | Literal["auto"] = Field(
         "auto", description="passes over the train lists; auto = 3 on a CPU, 10 on a GPU")
-    patience: int = Field(2, ge=1)
+    patience: StrictInt = Field(2, ge=1, description="epochs without a better dev loss before "
+                          "stopping")
     max_minutes: FiniteFloat | Literal["auto"] | None = Field(
         "auto", description="wall-time budget of one invocation; auto = 15 on CPU, none on GPU")
     dropout: FiniteFloat | None = Field(0.0, ge=0, lt=1, description="dropout probability while "
@@ -114,11 +134,14 @@ class TrainConfig(BaseModel):
     keep_base_if_better: bool = Field(True, description="score the base model on the dev "
                                       "lists before training and keep it when no "
                                       "checkpoint beats it")
-    seed: int = 42
-    query_max_length: int | None = Field(None, ge=4)
-    passage_max_length: int | None = Field(None, ge=4)
-    checkpoint_every: int = Field(20, ge=1, description="optimizer steps between checkpoints")
-    keep_checkpoint: bool = False
+    seed: StrictInt = Field(42, description="seed of initialization and list order")
+    query_max_length: StrictInt | None = Field(None, ge=4, description="query tokens (null: the "
+                                         "model's max_seq_length)")
+    passage_max_length: StrictInt | None = Field(None, ge=4, description="passage tokens (null: "
+                                           "the model's max_seq_length)")
+    checkpoint_every: StrictInt = Field(20, ge=1, description="optimizer steps between checkpoints")
+    keep_checkpoint: bool = Field(False, description="keep the resume checkpoint after a "
+                                  "finished run (it is deleted by default)")
     cache_dir: str | None = runtime_only(None, description="embedding cache (query-only "
                                                            "passages)")
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
