@@ -203,7 +203,11 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
             start = time.monotonic()
             cache = qdir / f"{arm}-s{seed}.metrics.json"
             fused = qdir / f"{arm}-s{seed}-rrf.metrics.json"
-            trained = train_arm(arm, run_dir, out, seed, args)
+            if args.no_train and not cache.exists():
+                print(f"{data_dir.name} {arm} seed {seed}: not run, left out (--no-train)",
+                      file=sys.stderr, flush=True)
+                continue
+            trained = False if args.no_train else train_arm(arm, run_dir, out, seed, args)
             if trained:
                 for stale in (cache, fused):  # metrics of an older model
                     stale.unlink(missing_ok=True)
@@ -214,7 +218,8 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
             rows.append({"arm": arm, "seed": seed, "pq": pq, "seconds": timings.get(out.name)})
             print(f"{data_dir.name} {arm} seed {seed}: nDCG@10 {mean(pq['nDCG@10']):.4f}",
                   file=sys.stderr, flush=True)
-            if arm == "cf-default" and seed == seeds[0]:
+            if arm == "cf-default" and not any(r["arm"] == "cf-default + BM25 (RRF)"
+                                               for r in rows):
                 spec = f"rrf:bm25+{out}"
                 rows.append({"arm": "cf-default + BM25 (RRF)", "seed": seed, "seconds": None,
                              "pq": metrics_of(harness, spec, fused)})
@@ -316,7 +321,9 @@ def write_markdown(path: Path, tables: dict[str, tuple[str, list[dict]]], args,
              f"Student `{args.student}`; pipeline config `{_relative(args.config)}` "
              f"({' '.join(args.pipeline_set) or 'no overrides'}); train overrides: "
              f"{' '.join(args.set) or 'none'}; seeds {args.seeds} "
-             f"(only {', '.join(args.multi_seed)} with every seed, the other arms with the first).",
+             f"(only {', '.join(args.multi_seed)} with every seed, the other arms with the first"
+             + ("; --no-train: only what had been run, the `seeds` column counts it" if
+                args.no_train else "") + ").",
              "", *NOTES, ""]
     summary: dict[str, dict[str, float]] = {}
     for name, (counts, rows) in tables.items():
@@ -365,6 +372,9 @@ def parse_args(argv=None):
     p.add_argument("--workdir", type=Path, default=Path("runs/quality"))
     p.add_argument("--tag", default="", help="name of this set of trained arms (a sweep "
                    "point): models go to RUN_DIR/quality-TAG")
+    p.add_argument("--no-train", action="store_true",
+                   help="only report arms already trained and evaluated under --workdir "
+                        "(their stored metrics); never train (the rest is named and left out)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "quality.md")
     return p.parse_args(argv)
 

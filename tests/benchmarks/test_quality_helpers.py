@@ -42,3 +42,22 @@ def test_triplets_take_the_best_passage_below_the_false_negative_threshold():
     assert cols == {"anchor": ["query 0"], "positive": ["text of d0"],
                     "negative_1": ["text of y"]}
     assert st_baseline.triplets([LISTS[0]], corpus, negatives=3)["anchor"] == []
+
+
+def test_the_budget_says_when_generate_resumed(tmp_path):
+    import json
+
+    gen = tmp_path / "02-generate"
+    gen.mkdir()
+    counts = {"accepted": 650, "rejected": 50, "new_records": 300, "queries_per_second": 1.0}
+    (gen / "manifest.json").write_text(json.dumps({"counts": counts}))
+    note = quality.generate_note(tmp_path)
+    assert "last 300 of 700" in note and "700 at that rate, 1.00/s: 11.7" in note
+    counts["new_records"] = 700  # a run that generated everything needs no note
+    (gen / "manifest.json").write_text(json.dumps({"counts": counts}))
+    assert quality.generate_note(tmp_path) == ""
+
+
+def test_no_train_is_a_flag():
+    assert quality.parse_args(["x", "--no-train"]).no_train
+    assert not quality.parse_args(["x"]).no_train
