@@ -6,6 +6,7 @@ import json
 import typing
 
 import pytest
+from config_walk import models_in
 from pydantic import BaseModel
 
 from corpusfit.config import load_config, pipeline_config_class
@@ -16,21 +17,12 @@ from corpusfit.teach.scoring import CachedScorer
 from corpusfit.train.data import load_training_data
 
 
-def _models_in(ann: object) -> list[type[BaseModel]]:
-    """Config classes a field holds directly (through unions and Annotated)."""
-    if isinstance(ann, type):
-        return [ann] if issubclass(ann, BaseModel) else []
-    if typing.get_origin(ann) in (list, dict):
-        return []
-    return [m for arg in typing.get_args(ann) for m in _models_in(arg)]
-
-
 def _float_keys(model: type[BaseModel], prefix: str = "") -> list[tuple[str, object]]:
     """Every config key holding floats (directly, in a list or as dict values)."""
     found: dict[str, object] = {}
     for name, field in model.model_fields.items():
         ann = field.annotation
-        nested = _models_in(ann)
+        nested = models_in(ann)
         for sub in nested:
             found.update(_float_keys(sub, f"{prefix}{name}."))
         if not nested and ("float" in str(ann) or ann is float):

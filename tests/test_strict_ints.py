@@ -6,18 +6,11 @@ import re
 import typing
 
 import pytest
+from config_walk import models_in
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from corpusfit.config import load_config, pipeline_config_class
 from corpusfit.errors import ConfigError
-
-
-def _models_in(ann: object) -> list[type[BaseModel]]:
-    if isinstance(ann, type):
-        return [ann] if issubclass(ann, BaseModel) else []
-    if typing.get_origin(ann) in (list, dict):
-        return []
-    return [m for arg in typing.get_args(ann) for m in _models_in(arg)]
 
 
 def _int_fields(model: type[BaseModel], prefix: str = "", seen=None) -> dict[str, object]:
@@ -25,7 +18,7 @@ def _int_fields(model: type[BaseModel], prefix: str = "", seen=None) -> dict[str
     seen = set() if seen is None else seen
     found: dict[str, object] = {}
     for name, field in model.model_fields.items():
-        nested = _models_in(field.annotation)
+        nested = models_in(field.annotation)
         for sub in nested:
             if sub not in seen:
                 found.update(_int_fields(sub, f"{prefix}{name}.", seen | {sub}))
