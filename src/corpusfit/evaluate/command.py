@@ -73,21 +73,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def update_cards(results: dict, test_data: str, split: str) -> list[str]:
-    """Record ``results`` in the card of every evaluated corpusfit model folder (not the
-    baseline's); folders without a corpusfit card are named and left alone."""
-    from corpusfit.train.card import metrics_section, update_metrics
-    from corpusfit.train.card_meta import card_metrics_from_results
+    """Record ``results`` in the card of every evaluated corpusfit model folder, as the
+    evaluate stage does (the baseline, listed first there, is left alone)."""
+    from corpusfit.train.card import record_evaluation
 
-    results = {**results, "test_data": str(test_data), "split": split}
-    updated = []
-    for spec in results["retrievers"]:
-        if spec == results["baseline"] or not Path(spec).is_dir():
-            continue
-        metrics = card_metrics_from_results(results, spec)
-        if update_metrics(Path(spec), metrics, metrics_section(metrics)):
-            updated.append(spec)
-        else:
-            logger.warning("%s: no corpusfit model card, not updated", spec)
-    if updated:
-        print(f"model cards updated: {', '.join(updated)}")
+    baseline = results["baseline"]
+    models = {baseline: baseline, **{s: s for s in results["retrievers"] if s != baseline}}
+    updated = record_evaluation(models, {**results, "test_data": str(test_data), "split": split})
+    print(f"model cards updated: {', '.join(updated) or 'none (no corpusfit model folder)'}")
     return updated
