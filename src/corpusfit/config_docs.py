@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,22 @@ def _section(annotation: Any, value: Any) -> tuple[type[BaseModel] | None, str]:
 
 
 def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation)
-    for junk in ("typing.", "pathlib.", "corpusfit.", "teach.config.", "NoneType"):
-        text = text.replace(junk, "None" if junk == "NoneType" else "")
-    text = re.sub(r"Annotated\[([^\[\]]*), FieldInfo\([^)]*\)\]", r"\1", text)
-    text = re.sub(r"Annotated\[(\w+), [^\[\]]*?\]", r"\1", text)  # FiniteFloat, StrictInt...
-    return re.sub(r"Literal\[([^\]]*)\]", lambda m: "{" + m.group(1).replace("'", "")
-                  .replace(", ", " / ") + "}", text)
+    """A short reader's name: ``int``, ``float or null``, ``{auto}``, ``dict[str, float]``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:  # FiniteFloat, StrictInt, constrained fields
+        return _type_name(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return " or ".join(_type_name(a) for a in args)
+    if origin is typing.Literal:
+        return "{" + " / ".join(str(a) for a in args) + "}"
+    if origin is not None and args:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(map(_type_name, args))}]"
+    if annotation is type(None):
+        return "null"
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    for junk in ("typing.", "pathlib.", "corpusfit.", "teach.config."):
+        text = text.replace(junk, "")
+    return text
 
 
 def _inline_yaml(value: Any) -> str:

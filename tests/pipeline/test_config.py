@@ -106,6 +106,9 @@ def test_every_section_is_in_the_reference():
     ref = reference_markdown()
     for section in pipeline_config_class().model_fields:
         assert f"`{section}" in ref
+    for junk in ("Union[", "Optional[", "Annotated", "Strict(", "NoneType", "FieldInfo"):
+        assert junk not in ref  # types read as "int or {auto} or null"
+    assert "| `train.epochs` | int or {auto} |" in ref
 
 
 def test_variants_replace_the_objective_and_validate(tmp_path, tiny_beir):
