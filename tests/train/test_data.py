@@ -7,7 +7,14 @@ import json
 import pytest
 
 from corpusfit.errors import DataError
-from corpusfit.train.data import collate, epoch_order, load_training_data, shard, step_batches
+from corpusfit.train.data import (
+    collate,
+    cut_positions,
+    epoch_order,
+    load_training_data,
+    shard,
+    step_batches,
+)
 
 
 def test_load_takes_lists_as_written_and_counts(short_lists):
@@ -70,3 +77,22 @@ def test_passages_per_query_keeps_the_teachers_top(tiny_lists):
         assert b.doc_ids == a.doc_ids[:2] and b.scores == a.scores[:2]
         assert b.raw_scores == a.raw_scores[:2]
     assert len(top2.doc_ids) <= len(whole.doc_ids)  # passages beyond the top N are not loaded
+
+
+def test_hard_negative_slot_takes_the_best_passage_below_the_threshold():
+    scores = [1.0, 0.9, 0.8, 0.7, 0.65, 0.5, 0.4]
+    assert cut_positions(scores, 4, None) == [0, 1, 2, 3]
+    assert cut_positions(scores, 4, 0.6) == [0, 1, 2, 5]  # 0.5 is the first below 0.6
+    assert cut_positions([1.0, 0.9, 0.3, 0.2, 0.1], 3, 0.6) == [0, 1, 2]  # one already kept
+    assert cut_positions([1.0, 0.9, 0.8, 0.7], 3, 0.6) == [0, 1, 2]  # none below: plain cut
+    assert cut_positions([1.0, 0.9], 4, 0.6) == [0, 1]
+
+
+def test_hard_negative_slot_reaches_the_loaded_lists(tiny_lists):
+    whole = load_training_data(*tiny_lists)
+    cut = load_training_data(*tiny_lists, passages=2, negative_below=0.5)
+    for a, b in zip(whole.train + whole.dev, cut.train + cut.dev):
+        keep = cut_positions(a.scores, 2, 0.5)
+        assert b.doc_ids == [a.doc_ids[i] for i in keep]
+        assert b.raw_scores == [a.raw_scores[i] for i in keep]
+    assert any(b.doc_ids[1] != a.doc_ids[1] for a, b in zip(whole.train, cut.train))

@@ -128,6 +128,10 @@ class TrainConfig(BaseModel):
         "auto", description="train on each list's first N passages (the teacher's top N; "
         "the stored lists stay as label cut them); null = the whole list; auto = 4 on a "
         "CPU, the whole list on a GPU. Full mode costs about N passage encodings per query")
+    hard_negative_slot: bool = Field(False, description="when passages_per_query cuts a "
+                                     "list and its first N are all above the false-negative "
+                                     "threshold, the last slot takes the best-ranked passage "
+                                     "below it (a hard negative, as MNRL mines)")
     epochs: Annotated[StrictInt, Field(ge=1)] | Literal["auto"] = Field(
         "auto", description="passes over the train lists; auto = 3 on a CPU, 10 on a GPU")
     patience: StrictInt = Field(2, ge=1, description="epochs without a better dev loss before "

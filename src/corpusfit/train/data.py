@@ -54,12 +54,33 @@ def _read_list(path: Path, line: int, raw: dict, corpus: dict) -> TrainingList:
     return rec
 
 
+def cut_positions(scores: list[float], passages: int, negative_below: float | None) -> list[int]:
+    """List positions kept when a list is cut to ``passages`` entries (teacher order).
+
+    Plain: the first N. With ``negative_below`` (a share of the top score), the last slot
+    goes to the best-ranked passage scored below that share when the first N hold none:
+    a short list of near-duplicates of the top passage otherwise gives InfoNCE no hard
+    negative (all are masked as likely false negatives) and the listwise term no clear
+    contrast. The kept positions stay in teacher order.
+    """
+    keep = list(range(min(passages, len(scores))))
+    if negative_below is None or len(scores) <= passages:
+        return keep
+    limit = negative_below * max(scores)
+    if any(scores[i] < limit for i in keep):
+        return keep
+    below = next((i for i in range(passages, len(scores)) if scores[i] < limit), None)
+    return keep if below is None else keep[:-1] + [below]
+
+
 def load_training_data(lists_path: str | Path, corpus_path: str | Path,
-                       title_sep: str = " ", passages: int | None = None) -> TrainData:
+                       title_sep: str = " ", passages: int | None = None,
+                       negative_below: float | None = None) -> TrainData:
     """Read and validate ``lists.jsonl`` against the corpus; errors name file and line.
 
     Lists are taken as written: the label stage sorted them by teacher score and cut
-    them to ``label.list_size``; ``passages`` keeps only each list's first N (teacher order).
+    them to ``label.list_size``; ``passages`` keeps only N of each list, the first N
+    (teacher order) or, with ``negative_below``, see :func:`cut_positions`.
     """
     lists_path = Path(lists_path)
     if not lists_path.exists():
@@ -70,9 +91,10 @@ def load_training_data(lists_path: str | Path, corpus_path: str | Path,
     for line, raw in iter_jsonl_numbered(lists_path):
         rec = _read_list(lists_path, line, raw, corpus)
         if passages is not None and len(rec.doc_ids) > passages:
-            rec = rec.model_copy(update={"doc_ids": rec.doc_ids[:passages],
-                                         "scores": rec.scores[:passages],
-                                         "raw_scores": rec.raw_scores[:passages]})
+            pos = cut_positions(rec.scores, passages, negative_below)
+            rec = rec.model_copy(update={"doc_ids": [rec.doc_ids[i] for i in pos],
+                                         "scores": [rec.scores[i] for i in pos],
+                                         "raw_scores": [rec.raw_scores[i] for i in pos]})
         if rec.qid in seen:
             raise DataError(lists_path, line, f"duplicate qid {rec.qid!r}")
         seen.add(rec.qid)

@@ -131,7 +131,9 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     config = config.resolved(torch.device(device).type)  # the CPU or GPU recipe for "auto"
     out = Path(out)
     fp = fingerprint
-    data = load_training_data(lists, corpus, passages=config.passages_per_query)
+    below = config.loss.false_negative_ratio if config.hard_negative_slot else None
+    data = load_training_data(lists, corpus, passages=config.passages_per_query,
+                              negative_below=below)
     state_dir = out / STATE_DIR
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
