@@ -134,29 +134,64 @@ def type_subset(lists, arm: str, seed: int) -> list:
     return [pool[i] for i in range(n) for pool in pools][:n]
 
 
+def arm_inputs(arm: str, run_dir: Path, out: Path, seed: int, args, *,
+               write: bool) -> tuple[str, dict, Path, Path]:
+    """(kind, overrides, lists path, corpus path) of one arm; a type arm's subset of the
+    lists is written only with ``write`` (when it trains)."""
+    from corpusfit.data.artifacts import TrainingList, load_artifact
+    from corpusfit.workspace import write_jsonl
+
+    lists_path = run_dir / "04-label" / "lists.jsonl"
+    corpus_path = run_dir / "01-ingest" / "corpus.jsonl"
+    if not arm.startswith("type-"):
+        kind, overrides = ARMS[arm]
+        return kind, overrides, lists_path, corpus_path
+    subset = out.parent / f"lists-{arm}-s{seed}.jsonl"
+    if write:
+        lists = load_artifact(lists_path, TrainingList)
+        keep = type_subset(lists, arm, seed) + [tl for tl in lists if tl.split == "dev"]
+        write_jsonl(subset, (tl.model_dump() for tl in keep))
+    return "cf", {}, subset, corpus_path
+
+
+def st_fingerprint(arm: str, seed: int, lists_path: Path, args) -> tuple[dict, dict]:
+    """Settings and fingerprint of a sentence-transformers arm (corpusfit's manifest rule)."""
+    from corpusfit.workspace import stage_fingerprint
+
+    settings = {"arm": arm, "seed": seed, "student": args.student_path}
+    return settings, stage_fingerprint(settings, {"lists": lists_path})
+
+
+def arm_is_current(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
+    """Whether ``out`` holds a model trained with today's settings and lists (--no-train)."""
+    from corpusfit.stages.base import fingerprint_of, is_done
+    from corpusfit.stages.train import TrainStage
+    from corpusfit.workspace import manifest_matches
+
+    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, args,
+                                                          write=False)
+    if not lists_path.exists():
+        return False
+    if kind == "cf":
+        stage = TrainStage(train_config(overrides, args, seed), lists_path, corpus_path)
+        return is_done(stage, out, fingerprint_of(stage), {})
+    return manifest_matches(out, st_fingerprint(arm, seed, lists_path, args)[1])
+
+
 def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     """Train one arm unless its model is complete; True when it (re)trained."""
     from corpusfit.data.artifacts import TrainingList, load_artifact
     from corpusfit.data.readers import load_corpus
     from corpusfit.stages.train import run_train
-    from corpusfit.workspace import manifest_matches, stage_fingerprint, write_jsonl, write_manifest
+    from corpusfit.workspace import manifest_matches, write_manifest
 
-    lists_path = run_dir / "04-label" / "lists.jsonl"
-    corpus_path = run_dir / "01-ingest" / "corpus.jsonl"
-    if arm.startswith("type-"):
-        lists = load_artifact(lists_path, TrainingList)
-        keep = type_subset(lists, arm, seed) + [tl for tl in lists if tl.split == "dev"]
-        lists_path = out.parent / f"lists-{arm}-s{seed}.jsonl"
-        write_jsonl(lists_path, (tl.model_dump() for tl in keep))
-        kind, overrides = "cf", {}
-    else:
-        kind, overrides = ARMS[arm]
+    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, args,
+                                                          write=True)
     if kind == "cf":
         return not run_train(train_config(overrides, args, seed), lists_path, corpus_path, out,
                              show_progress=False).skipped
     # The same manifest mechanism as corpusfit's stages: retrain when lists or settings change.
-    settings = {"arm": arm, "seed": seed, "student": args.student_path}
-    fingerprint = stage_fingerprint(settings, {"lists": lists_path})
+    settings, fingerprint = st_fingerprint(arm, seed, lists_path, args)
     if manifest_matches(out, fingerprint):
         return False
     from st_baseline import train_mnrl
@@ -203,8 +238,11 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
             start = time.monotonic()
             cache = qdir / f"{arm}-s{seed}.metrics.json"
             fused = qdir / f"{arm}-s{seed}-rrf.metrics.json"
-            if args.no_train and not cache.exists():
-                print(f"{data_dir.name} {arm} seed {seed}: not run, left out (--no-train)",
+            if args.no_train and not (cache.exists()
+                                      and arm_is_current(arm, run_dir, out, seed, args)):
+                why = "stale: trained with other settings or lists" if cache.exists() \
+                    else "not run"
+                print(f"{data_dir.name} {arm} seed {seed}: {why}, left out (--no-train)",
                       file=sys.stderr, flush=True)
                 continue
             trained = False if args.no_train else train_arm(arm, run_dir, out, seed, args)

@@ -61,3 +61,26 @@ def test_the_budget_says_when_generate_resumed(tmp_path):
 def test_no_train_is_a_flag():
     assert quality.parse_args(["x", "--no-train"]).no_train
     assert not quality.parse_args(["x"]).no_train
+
+
+def test_no_train_reports_a_stored_arm_only_when_it_matches_todays_settings(tmp_path):
+    """--no-train reads stored metrics; a model trained on other lists is stale."""
+    import json
+    from types import SimpleNamespace
+
+    from corpusfit.workspace import write_manifest
+
+    run = tmp_path / "run"
+    (run / "04-label").mkdir(parents=True)
+    lists = run / "04-label" / "lists.jsonl"
+    lists.write_text("".join(json.dumps(tl.model_dump()) + "\n" for tl in LISTS))
+    args = SimpleNamespace(student_path="/models/minilm")
+    out = tmp_path / "q" / "st-mnrl-s1"
+    assert not quality.arm_is_current("st-mnrl", run, out, 1, args)  # never trained
+    settings, fingerprint = quality.st_fingerprint("st-mnrl", 1, lists, args)
+    write_manifest(out, fingerprint, settings)
+    assert quality.arm_is_current("st-mnrl", run, out, 1, args)
+    assert not quality.arm_is_current("st-mnrl", run, out, 2, args)  # another seed
+    lists.write_text(lists.read_text() + json.dumps(_list(7, "title").model_dump() | {
+        "qid": "new"}) + "\n")
+    assert not quality.arm_is_current("st-mnrl", run, out, 1, args)  # the lists changed
