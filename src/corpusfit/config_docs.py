@@ -8,7 +8,6 @@ line naming every choice.
 
 from __future__ import annotations
 
-import re
 import textwrap
 import types
 import typing
