@@ -72,3 +72,23 @@ def test_bad_model_path_is_clear_error():
 
     with pytest.raises(CorpusfitError, match="neither a known short name"):
         DenseEncoder.load("no-such-model")
+
+
+def test_long_queries_are_cut_where_sentence_transformers_cuts_them(tiny_bert, tmp_path):
+    """A plain sentence-transformers folder: queries follow max_seq_length, not 64."""
+    from sentence_transformers import SentenceTransformer, models
+
+    word = models.Transformer(str(tiny_bert), max_seq_length=100)
+    st = SentenceTransformer(modules=[word, models.Pooling(32, "mean"), models.Normalize()],
+                             device="cpu")
+    st.save(str(tmp_path / "st"))
+    st = SentenceTransformer(str(tmp_path / "st"), device="cpu")
+    enc = DenseEncoder.load(str(tmp_path / "st"))
+    assert enc.settings.query_max_length == enc.settings.passage_max_length == 100
+    long_query = " ".join(TEXTS * 6)  # ~110 tokens: a cut at 64 would change the vector
+    ours = enc.encode([long_query], "query", show_progress=False)
+    theirs = st.encode_query([long_query], convert_to_numpy=True)
+    assert np.allclose(ours, theirs, atol=1e-5)
+    cut = DenseEncoder.load(str(tmp_path / "st"), query_max_length=64)
+    assert not np.allclose(cut.encode([long_query], "query", show_progress=False), theirs,
+                           atol=1e-3)

@@ -60,7 +60,9 @@ def pooling_mode(config: dict, where: Path) -> str:
     return mode
 
 
-def _max_length(transformer: Path) -> int | None:
+def max_seq_length(transformer: Path) -> int | None:
+    """The token limit sentence-transformers applies to every text of a Transformer folder:
+    ``max_seq_length``, else the tokenizer's ``model_max_length`` (None: no limit given)."""
     st = _json(transformer / "sentence_bert_config.json") or {}
     if st.get("max_seq_length"):
         return int(st["max_seq_length"])
@@ -104,7 +106,7 @@ def read_routes(folder: str | Path) -> dict[str, Route] | None:
     prompts = (_json(Path(folder) / "config_sentence_transformers.json") or {}).get(
         "prompts") or {}
     parsed = {r: _route(base, structure[r], types) for r in ("query", "document")}
-    lengths = {r: _max_length(parsed[r][0]) for r in parsed}
+    lengths = {r: max_seq_length(parsed[r][0]) for r in parsed}
     shared = {"query_prefix": prompts.get("query") or "",
               "passage_prefix": next((prompts[k] for k in ("document", "passage", "corpus")
                                       if prompts.get(k)), "")}
