@@ -4,11 +4,6 @@ A *runtime-only* field changes how fast or where work runs (threads, batch sizes
 devices, caches, retries, secrets), never what it produces. It is marked on the
 field itself, and every fingerprint or cache key is the model's dump without
 those fields, so no list of names is kept by hand next to the model.
-
-An *added* field is a result-changing setting introduced after runs were recorded,
-whose default reproduces the earlier behaviour: it enters fingerprints only when set
-to another value, so upgrading redoes no finished stage that the new setting would
-not change.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 RUNTIME_ONLY = "runtime_only"
-ADDED = "added"
 
 
 def runtime_only(default: Any = ..., **kwargs: Any) -> Any:
@@ -33,33 +27,20 @@ def is_runtime_only(field: FieldInfo) -> bool:
     return isinstance(extra, dict) and bool(extra.get(RUNTIME_ONLY))
 
 
-def added(default: Any, **kwargs: Any) -> Any:
-    """``Field(...)`` for a new setting whose default changes nothing (fingerprinted only
-    when set to another value)."""
-    return Field(default, json_schema_extra={ADDED: True}, **kwargs)
-
-
-def _unchanged_addition(field: FieldInfo, value: Any) -> bool:
-    extra = field.json_schema_extra
-    return isinstance(extra, dict) and bool(extra.get(ADDED)) and value == field.default
-
-
 def runtime_fields(model: type[BaseModel]) -> set[str]:
     """Names of ``model``'s runtime-only fields (not of nested models)."""
     return {name for name, f in model.model_fields.items() if is_runtime_only(f)}
 
 
 def results_dump(value: Any) -> Any:
-    """JSON-able dump of a model without runtime-only fields (nor added fields left at
-    their default), at every depth.
+    """JSON-able dump of a model without runtime-only fields, at every depth.
 
     Field order and values equal ``model_dump(mode="json", exclude=...)``, so hashes of
     it are stable.
     """
     if isinstance(value, BaseModel):
         return {name: results_dump(getattr(value, name))
-                for name, f in type(value).model_fields.items()
-                if not is_runtime_only(f) and not _unchanged_addition(f, getattr(value, name))}
+                for name, f in type(value).model_fields.items() if not is_runtime_only(f)}
     if isinstance(value, list | tuple):
         return [results_dump(v) for v in value]
     if isinstance(value, dict):

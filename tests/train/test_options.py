@@ -116,25 +116,9 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     # the same hash as the hand-kept exclude list gave: trained folders stay up to date
     cfg = TrainConfig()
     stage = TrainStage(cfg, tmp_path / "l", tmp_path / "c")
-    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision",
-                                               "hard_negative_slot"})
+    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision"})
     old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
     assert config_hash(old) == base
-
-
-def test_an_added_setting_at_its_default_keeps_earlier_fingerprints(tmp_path):
-    """hard_negative_slot came later; runs recorded before it are not redone."""
-    from corpusfit.stages.train import TrainStage
-    from corpusfit.workspace import config_hash
-
-    def fp(**kw):
-        return config_hash(TrainStage(TrainConfig(**kw), tmp_path / "l",
-                                      tmp_path / "c").fingerprint_config())
-
-    conf = TrainStage(TrainConfig(), tmp_path / "l", tmp_path / "c").fingerprint_config()
-    assert "hard_negative_slot" not in conf
-    assert fp(hard_negative_slot=False) == fp()
-    assert fp(hard_negative_slot=True) != fp()
 
 
 def test_lists_are_cut_once_by_label_list_size(tmp_path, tiny_beir):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from corpusfit.fields import added, runtime_only
+from corpusfit.fields import runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.precision import Precision
 
@@ -128,7 +128,7 @@ class TrainConfig(BaseModel):
         "auto", description="train on each list's first N passages (the teacher's top N; "
         "the stored lists stay as label cut them); null = the whole list; auto = 4 on a "
         "CPU, the whole list on a GPU. Full mode costs about N passage encodings per query")
-    hard_negative_slot: bool = added(False, description="when passages_per_query cuts a "
+    hard_negative_slot: bool = Field(False, description="when passages_per_query cuts a "
                                      "list and its first N are all above the false-negative "
                                      "threshold, the last slot takes the best-ranked passage "
                                      "below it (a hard negative, as MNRL mines)")
