@@ -156,6 +156,7 @@ def test_time_budget_defaults():
 def test_default_lr_scales_with_batch():
     assert TrainConfig(queries_per_step=4096).learning_rate() == pytest.approx(2e-4)
     assert TrainConfig(queries_per_step=64).learning_rate() == pytest.approx(2.5e-5)
+    assert TrainConfig(queries_per_step=16).learning_rate() == pytest.approx(2e-5)  # floor
     assert TrainConfig(lr=1e-5).learning_rate() == 1e-5
 
 
