@@ -84,7 +84,7 @@ doctor: $(STAMP)
 bench-quality: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/quality.py ../shared/datasets/cranfield \
 		../shared/datasets/cisi ../shared/datasets/cacm --arms cf-default st-mnrl \
-		--multi-seed cf-default --seeds 1 2 3 --workdir runs/quality140 --tag nce1
+		--multi-seed cf-default --seeds 1 2 3 --workdir runs/quality140 --tag 2026-11-30b
 
 bench-speed: $(STAMP)
 	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py --gen-pairs 5 --naive-pairs 60 --steps 2 \

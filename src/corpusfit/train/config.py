@@ -136,8 +136,9 @@ class TrainConfig(BaseModel):
                                         "step, as a share of the peak (linear decay)")
     max_grad_norm: FiniteFloat = Field(1.0, gt=0, description="gradient clipping norm")
     passages_per_query: Annotated[StrictInt, Field(ge=2)] | Literal["auto"] | None = Field(
-        "auto", description="train on each list's first N passages (the teacher's top N; "
-        "the stored lists stay as label cut them); null = the whole list; auto = 4 on a "
+        "auto", description="train on N passages of each list: the teacher's top N (see "
+        "hard_negative_slot; the stored lists stay as label cut them); null = the whole "
+        "list; auto = 4 on a "
         "CPU, the whole list on a GPU. Full mode costs about N passage encodings per query")
     hard_negative_slot: bool = Field(True, description="when passages_per_query cuts a "
                                      "list and its first N are all above the false-negative "
