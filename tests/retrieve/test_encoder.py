@@ -92,3 +92,13 @@ def test_long_queries_are_cut_where_sentence_transformers_cuts_them(tiny_bert, t
     cut = DenseEncoder.load(str(tmp_path / "st"), query_max_length=64)
     assert not np.allclose(cut.encode([long_query], "query", show_progress=False), theirs,
                            atol=1e-3)
+
+
+def test_passage_cache_keys_ignore_query_settings(tiny_bert):
+    """Trying another query prefix or length reuses the cached passage vectors."""
+    plain = DenseEncoder.load(str(tiny_bert))
+    query_side = DenseEncoder.load(str(tiny_bert), query_prefix="query: ", query_max_length=16)
+    assert plain.cache_namespace("passage") == query_side.cache_namespace("passage")
+    assert plain.cache_namespace("query") != query_side.cache_namespace("query")
+    passage_side = DenseEncoder.load(str(tiny_bert), passage_prefix="passage: ")
+    assert plain.cache_namespace("passage") != passage_side.cache_namespace("passage")

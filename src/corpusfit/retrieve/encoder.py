@@ -211,8 +211,12 @@ class DenseEncoder:
 
     def cache_namespace(self, kind: Kind) -> str:
         # Not memoized: the weights of a student change while it trains. bf16 vectors differ
-        # from fp32 ones, so they get their own namespace (fp32 keys stay as they were).
-        parts = [weights_digest(self.model), asdict(self.settings), kind]
+        # from fp32 ones, so they get their own namespace. Only the settings that shape this
+        # kind's vectors: a new query prefix or length keeps the cached passage vectors.
+        shaping = {"pooling": self.settings.pooling, "normalize": self.settings.normalize,
+                   "prefix": self.settings.prefix(kind),
+                   "max_length": self.settings.max_length(kind)}
+        parts = [weights_digest(self.model), shaping, kind]
         return config_hash(parts + (["bf16"] if self.precision == "bf16" else []))
 
     def tokenize(self, texts: list[str], kind: Kind, padding: bool = True):
