@@ -78,13 +78,15 @@ demo: $(STAMP)
 doctor: $(STAMP)
 	$(PY) -m corpusfit.cli doctor configs/demo.yaml
 
-# Evidence: benchmarks/results/quality.md (resumes where it stopped; about 1.5 hours on
-# 2 cores, mostly generation) and results/speed.md (about 10 minutes; add 100000 to
-# --mine-sizes for the 100k row, ~25 minutes more). The temperature was tuned on Cranfield.
+# Evidence: benchmarks/results/quality.md (resumes where it stopped; from nothing about
+# 3.5 hours on 2 cores: generation ~12 minutes, each corpusfit seed ~6, each MNRL seed ~11
+# per collection) and results/speed.md (about 10 minutes; add 100000 to --mine-sizes for
+# the 100k row, ~25 minutes more). The defaults were tuned on Cranfield.
 bench-quality: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/quality.py ../shared/datasets/cranfield \
 		../shared/datasets/cisi ../shared/datasets/cacm --arms cf-default st-mnrl \
-		--multi-seed cf-default --seeds 1 2 3 --workdir runs/quality140 --tag 2026-11-30b
+		--multi-seed cf-default st-mnrl --seeds 1 2 3 --workdir runs/quality140 \
+		--tag 2026-11-30b
 
 bench-speed: $(STAMP)
 	OMP_NUM_THREADS=2 $(PY) benchmarks/speed.py --gen-pairs 5 --naive-pairs 60 --steps 2 \
