@@ -20,7 +20,7 @@ per-query nDCG@10 against the base model (per-query values averaged over seeds).
 Every trained model and its metrics are kept under --workdir: reruns only do what
 is missing.
 
-    make bench-quality    # = the command at the top of results/quality.md (about 2.5 h)
+    make bench-quality    # = the command at the top of results/quality.md (3.5 h from nothing)
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def type_subset(lists, arm: str, seed: int) -> list:
     return [pool[i] for i in range(n) for pool in pools][:n]
 
 
-def arm_inputs(arm: str, run_dir: Path, out: Path, seed: int, args, *,
+def arm_inputs(arm: str, run_dir: Path, out: Path, seed: int, *,
                write: bool) -> tuple[str, dict, Path, Path]:
     """(kind, overrides, lists path, corpus path) of one arm; a type arm's subset of the
     lists is written only with ``write`` (when it trains)."""
@@ -172,8 +172,7 @@ def arm_is_current(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     from corpusfit.stages.train import TrainStage
     from corpusfit.workspace import manifest_matches
 
-    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, args,
-                                                          write=False)
+    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, write=False)
     if not lists_path.exists():
         return False
     if kind == "cf":
@@ -189,8 +188,7 @@ def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     from corpusfit.stages.train import run_train
     from corpusfit.workspace import manifest_matches, write_manifest
 
-    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, args,
-                                                          write=True)
+    kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, write=True)
     if kind == "cf":
         return not run_train(train_config(overrides, args, seed), lists_path, corpus_path, out,
                              show_progress=False).skipped
