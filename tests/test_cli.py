@@ -95,7 +95,7 @@ def test_flags_from_config_fields_carry_description_and_default():
 
 
 def test_label_flags_reach_the_config():
-    from corpusfit.teach.command import label_config_from_args
+    from corpusfit.cli.label import label_config_from_args
 
     args = build_parser().parse_args(["label", "--candidates", "x", "--corpus", "c", "--out",
                                       "o", "--score-depth", "40", "--min-top-percentile", "-1",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from corpusfit.cli import main
-from corpusfit.doctor import CHECKS
+from corpusfit.cli.doctor import CHECKS
 
 GENERATE_TESTS = Path(__file__).parent / "generate"  # fake_backend.py, for the children
 

@@ -14,10 +14,10 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "corpusfit"
 
-# Lowest first. A part is a top-level module or package of corpusfit, or one module
-# named in full where it sits in a folder of a lower layer.
+# Lowest first. A part is a top-level module or package of corpusfit. There is no list of
+# exceptions: the command line (``cli``) is a package of its own at the top.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"__init__", "errors", "numbers", "precision", "fields", "masking",
+    ("foundation", {"version", "errors", "numbers", "precision", "fields", "masking",
                     "workspace", "reading", "yamlfile", "lock", "retry", "native", "isolation",
                     "models"}),
     ("data", {"data"}),
@@ -28,21 +28,14 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("config", {"config", "config_docs"}),
     ("stages", {"stages"}),
     ("pipeline", {"pipeline"}),
-    ("cli", {"cli", "cli_flags", "run_command", "init_command", "report_command", "doctor",
-             # command modules still beside their library code
-             "data.ingest_command", "generate.command", "retrieve.mine_command",
-             "teach.command", "teach.export_command", "train.command", "evaluate.command"}),
+    ("python api", {"__init__", "api"}),
+    ("cli", {"cli"}),
 ]
 
 
-def part_of(module: str, layers=LAYERS) -> str:
-    """The part of ``corpusfit.a.b`` in the table: ``a.b`` if named in full, else ``a``."""
-    rest = module.split(".")[1:] or ["__init__"]
-    named = {p for _, parts in layers for p in parts}
-    for n in range(len(rest), 0, -1):
-        if ".".join(rest[:n]) in named:
-            return ".".join(rest[:n])
-    return rest[0]
+def part_of(module: str) -> str:
+    """The part of ``corpusfit.a.b`` in the table: ``a`` (``__init__`` for ``corpusfit``)."""
+    return (module.split(".")[1:] or ["__init__"])[0]
 
 
 def imports(root: Path, package: str = "corpusfit") -> list[tuple[str, str, int]]:
@@ -77,7 +70,7 @@ def check(root: Path, layers=LAYERS, package: str = "corpusfit") -> list[str]:
     rank = {p: i for i, (_, parts) in enumerate(layers) for p in parts}
     problems, edges = [], {}
     for src, dst, line in imports(root, package):
-        a, b = part_of(src, layers), part_of(dst, layers)
+        a, b = part_of(src), part_of(dst)
         if a == b:
             continue
         if a not in rank or b not in rank:
@@ -117,7 +110,7 @@ def test_every_part_is_in_the_table():
     named = {p for _, parts in LAYERS for p in parts}
     parts = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
              if (p.suffix == ".py" or (p / "__init__.py").exists())}
-    assert parts <= named | {p.split(".")[0] for p in named}
+    assert parts <= named
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -154,8 +147,8 @@ def test_checker_accepts_downward_imports_and_names_unknown_parts(tmp_path):
     assert check(root, TOY, package="pkg") == ["pkg.stray:1: part 'stray' is in no layer"]
 
 
-@pytest.mark.parametrize("module,part", [("corpusfit.data.ingest_command", "data.ingest_command"),
+@pytest.mark.parametrize("module,part", [("corpusfit.cli.ingest", "cli"),
                                          ("corpusfit.data.ingest", "data"),
                                          ("corpusfit", "__init__")])
-def test_part_of_prefers_the_longest_named_module(module, part):
+def test_part_of_is_the_top_level_module_or_package(module, part):
     assert part_of(module) == part

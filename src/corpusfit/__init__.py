@@ -1,3 +1,3 @@
 """corpusfit: specialize a dense retriever to one corpus without human labels."""
 
-__version__ = "0.1.0"
+from corpusfit.version import __version__

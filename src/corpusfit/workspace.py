@@ -143,7 +143,7 @@ STATE_FILE = ".pipeline.json"  # a stage folder's state; see corpusfit.stages.ba
 
 def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict:
     """What makes a stage's output valid: its config hash, input hashes, package version."""
-    from corpusfit import __version__
+    from corpusfit.version import __version__
 
     hashed = {}
     for name, p in sorted(inputs.items()):

@@ -18,7 +18,7 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from corpusfit import __version__
+from corpusfit.version import __version__
 
 ST = "sentence_transformers.models."
 ROUTER_CONFIG = "router_config.json"

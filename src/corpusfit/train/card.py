@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from corpusfit import __version__
+from corpusfit.version import __version__
 from corpusfit.train.card_meta import (
     METRICS_HEADING,
     front_matter,

@@ -8,7 +8,7 @@ HELP = "retrieve and fuse candidate passages for synthetic queries (candidates.j
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, config_flag, renamed
     from corpusfit.retrieve.mine import MineConfig
 
     p.add_argument("--queries", required=True, help="queries.jsonl from `corpusfit generate`")
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from corpusfit.cli_flags import config_values
+    from corpusfit.cli.flags import config_values
     from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.retrieve.mine import MineConfig
     from corpusfit.stages.base import parse_shard

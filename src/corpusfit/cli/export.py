@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from corpusfit.errors import ConfigError
     from corpusfit.teach.export import FORMATS, ExportOptions, export_lists
-    from corpusfit.train.command import find_corpus
+    from corpusfit.cli.train import find_corpus
 
     if args.negatives is not None and args.negatives < 1:
         raise ConfigError(f"--negatives must be >= 1, got {args.negatives}")

@@ -8,7 +8,7 @@ HELP = "normalize a corpus, find near-duplicates, choose held-out and sampled pa
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_corpus, add_out, config_flag
+    from corpusfit.cli.flags import add_corpus, add_out, config_flag
     from corpusfit.data.ingest import IngestConfig
 
     add_corpus(p, "corpus: BEIR folder, corpus.jsonl, TSV file or folder of .txt/.md")
@@ -25,7 +25,7 @@ def config_from_args(args: argparse.Namespace):
     """An IngestConfig with only the options given on the command line overridden."""
     from pydantic import ValidationError
 
-    from corpusfit.cli_flags import config_values
+    from corpusfit.cli.flags import config_values
     from corpusfit.data.ingest import IngestConfig
     from corpusfit.errors import ConfigError, describe_validation
 

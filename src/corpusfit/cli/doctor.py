@@ -218,7 +218,7 @@ def _llama_header(timeout: float) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit import __version__
+    from corpusfit.version import __version__
     from corpusfit.errors import CorpusfitError
     from corpusfit.isolation import run_in_child
 

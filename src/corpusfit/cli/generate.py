@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, config_flag, renamed
     from corpusfit.generate.config import GenerateConfig, SamplingConfig
 
     src = p.add_mutually_exclusive_group(required=True)

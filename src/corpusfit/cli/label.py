@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, config_flag, renamed
     from corpusfit.teach.config import LabelConfig
 
     p.add_argument("--candidates", required=True, help="candidates.jsonl from `corpusfit mine`")
@@ -83,7 +83,7 @@ def _with_threads(cfg, threads: int):
 def label_config_from_args(args: argparse.Namespace):
     from pydantic import ValidationError
 
-    from corpusfit.cli_flags import config_values
+    from corpusfit.cli.flags import config_values
     from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.teach.config import LabelConfig
 

@@ -9,7 +9,7 @@ HELP = "write the report (report.md, report.html) of a run directory from what i
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out
+    from corpusfit.cli.flags import add_out
 
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of `corpusfit run`")
     add_out(p, "output folder (default: RUN_DIR/07-report)", required=False)

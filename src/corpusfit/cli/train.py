@@ -13,7 +13,7 @@ HELP = "train a student embedding model on lists.jsonl (listwise distillation + 
 logger = logging.getLogger(__name__)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out, config_flag
+    from corpusfit.cli.flags import add_out, config_flag
     from corpusfit.train.config import TrainConfig
 
     p.add_argument("--lists", required=True, help="lists.jsonl from the label stage")
@@ -48,7 +48,7 @@ def build_config(args: argparse.Namespace):
     """TrainConfig from --config, then --set overrides, then explicit flags."""
     from pydantic import ValidationError
 
-    from corpusfit.cli_flags import config_values
+    from corpusfit.cli.flags import config_values
     from corpusfit.config import apply_overrides, read_yaml
     from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.train.config import TrainConfig

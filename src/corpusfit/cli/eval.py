@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli_flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, config_flag, renamed
     from corpusfit.evaluate.stage import EvaluateConfig
 
     # --test-data, as the config key: --data is the corpus in ingest and generate.
@@ -40,7 +40,7 @@ def config_from_args(args: argparse.Namespace):
     """The evaluate section's model from the flags: its defaults and bounds, nothing of its own."""
     from pydantic import ValidationError
 
-    from corpusfit.cli_flags import config_values
+    from corpusfit.cli.flags import config_values
     from corpusfit.errors import ConfigError, describe_validation
     from corpusfit.evaluate.stage import EvaluateConfig
 

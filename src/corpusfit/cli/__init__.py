@@ -1,8 +1,13 @@
 """The ``corpusfit`` console script: one subcommand per stage, thin over the library.
 
-Each subcommand lives in a module exposing ``HELP``, ``add_arguments(parser)``
-and ``main(args) -> int``; modules import heavy libraries only inside ``main``. Flags
-shared by several subcommands come from :mod:`corpusfit.cli_flags` (one vocabulary).
+Each subcommand is the module of this package named after it (``corpusfit train`` is
+:mod:`corpusfit.cli.train`), exposing ``HELP``, ``add_arguments(parser)`` and
+``main(args) -> int``; modules import heavy libraries only inside ``main``. Flags shared
+by several subcommands come from :mod:`corpusfit.cli.flags` (one vocabulary), and every
+stage command builds its config the same way (:mod:`corpusfit.cli.stage_config`).
+
+Use it as ``corpusfit COMMAND ...`` or ``python -m corpusfit.cli COMMAND ...``; tests call
+:func:`main` with a list of arguments.
 """
 
 from __future__ import annotations
@@ -14,25 +19,15 @@ import logging
 import os
 import sys
 
-from corpusfit import __version__
-from corpusfit.cli_flags import add_verbosity
+from corpusfit.cli.flags import add_verbosity
 from corpusfit.errors import CorpusfitError
 from corpusfit.masking import mask_log_handlers
+from corpusfit.version import __version__
 
 # Subcommand -> module. Order is the order shown in --help.
-COMMANDS = {
-    "init": "corpusfit.init_command",
-    "doctor": "corpusfit.doctor",
-    "run": "corpusfit.run_command",
-    "ingest": "corpusfit.data.ingest_command",
-    "generate": "corpusfit.generate.command",
-    "mine": "corpusfit.retrieve.mine_command",
-    "label": "corpusfit.teach.command",
-    "train": "corpusfit.train.command",
-    "eval": "corpusfit.evaluate.command",
-    "report": "corpusfit.report_command",
-    "export": "corpusfit.teach.export_command",
-}
+COMMANDS = {name: f"corpusfit.cli.{name}" for name in (
+    "init", "doctor", "run", "ingest", "generate", "mine", "label", "train", "eval", "report",
+    "export")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,9 +101,8 @@ def _write_lock(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # OMP_WAIT_POLICY is left to the user: PASSIVE made llama.cpp generation 1.20x slower on
-    # a quiet machine (benchmarks/results/generate.md); on a machine shared
-    # with other CPU jobs, spinning threads can cost more, and PASSIVE is the better choice.
+    # OMP_WAIT_POLICY is left to the user (README "A shared machine": PASSIVE can help on a
+    # machine shared with other CPU jobs and costs speed on a quiet one).
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.debug or args.verbose, args.quiet)
@@ -123,7 +117,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("corpusfit: interrupted; finished work is kept, rerun to continue", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
