@@ -218,13 +218,14 @@ def metrics_of(harness, spec: str, cache: Path) -> dict[str, dict[str, float]]:
 
 def collection_rows(data_dir: Path, args) -> list[dict]:
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness, HarnessOptions, spec_name
+    from corpusfit.evaluate.harness import Harness, spec_name
+    from corpusfit.retrieve.settings import RetrievalSettings
     from corpusfit.workspace import read_json, write_json
 
     run_dir = prepare(data_dir, args)
     qdir = run_dir / ("quality" + (f"-{args.tag}" if args.tag else ""))
     harness = Harness(load_beir(data_dir, "test"),
-                      HarnessOptions(cache_dir=str(args.workdir / "emb"), show_progress=False))
+                      RetrievalSettings(cache_dir=str(args.workdir / "emb"), show_progress=False))
     base = args.student
     timings = read_json(qdir / "seconds.json") if (qdir / "seconds.json").exists() else {}
     # Cached by spec, so another --student never reuses the old base's metrics.

@@ -194,7 +194,7 @@ def section_encode(args):
 
 def _teacher_lists(n_queries: int):
     data = load_beir(CRANFIELD, "test")
-    texts = {d: doc.full_text(" ") for d, doc in data.corpus.items()}
+    texts = {d: doc.full_text() for d, doc in data.corpus.items()}
     qids = sorted(data.queries, key=int)[:n_queries]
     run = BM25Index(list(texts), list(texts.values())).run(
         qids, [data.queries[q].text for q in qids], k=30)
@@ -233,7 +233,7 @@ def teacher_trial(args, method: str, n_queries: int):
 def ql_trial(args, reuse: bool):
     n_pass, n_q = (int(x) for x in args.ql_pairs.lower().split("x"))
     data = load_beir(CRANFIELD, "test")
-    passages = [data.corpus[d].full_text(" ") for d in sorted(data.corpus, key=int)[:n_pass]]
+    passages = [data.corpus[d].full_text() for d in sorted(data.corpus, key=int)[:n_pass]]
     queries = [data.queries[q].text for q in sorted(data.queries, key=int)[:n_q]]
     teacher = build_teacher(teacher_config(kind="query-likelihood", model="smollm2",
                                           n_threads=args.threads, kv_reuse=reuse))
@@ -326,7 +326,8 @@ def synthetic_corpus(n: int, seed: int) -> list[dict]:
     """``n`` passages of 40-60 words from random sentences of the three shared corpora."""
     pool = [s for name in ("cranfield", "cisi", "cacm")
             for doc in load_corpus(SHARED / name).values()
-            for s in re.split(r"(?<=[.!?])\s+", doc.full_text(". ")) if len(s.split()) >= 3]
+            for s in re.split(r"(?<=[.!?])\s+", ". ".join(x for x in (doc.title, doc.text) if x))
+            if len(s.split()) >= 3]
     rng, out = random.Random(seed), []
     for i in range(n):
         words, target = [], rng.randint(40, 60)

@@ -25,9 +25,9 @@ def triplets(lists, corpus: dict, negatives: int = 1, ratio: float = 0.6) -> dic
         if len(negs) < negatives:
             continue
         cols["anchor"].append(tl.query)
-        cols["positive"].append(corpus[tl.source_id].full_text(" "))
+        cols["positive"].append(corpus[tl.source_id].full_text())
         for i in range(negatives):
-            cols[f"negative_{i + 1}"].append(corpus[negs[i]].full_text(" "))
+            cols[f"negative_{i + 1}"].append(corpus[negs[i]].full_text())
     return cols
 
 

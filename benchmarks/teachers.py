@@ -25,9 +25,10 @@ import time
 from pathlib import Path
 
 from corpusfit.data.readers import load_beir
-from corpusfit.evaluate.harness import Harness, HarnessOptions
+from corpusfit.evaluate.harness import Harness
 from corpusfit.evaluate.metrics import evaluate
 from corpusfit.evaluate.tables import markdown_table, text_table
+from corpusfit.retrieve.settings import RetrievalSettings
 from corpusfit.retrieve.trec import ranked
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import TeacherConfig, teacher_config
@@ -122,8 +123,8 @@ class Timings:
 
 def collection_rows(name: str, args, specs, timings: Timings, scorers: dict) -> list[dict]:
     data = load_beir(SHARED / name, "test")
-    texts = {d: doc.full_text(" ") for d, doc in data.corpus.items()}
-    harness = Harness(data, HarnessOptions(depth=100, cache_dir=str(args.cache / "emb"),
+    texts = {d: doc.full_text() for d, doc in data.corpus.items()}
+    harness = Harness(data, RetrievalSettings(depth=100, cache_dir=str(args.cache / "emb"),
                                            show_progress=False))
     first = {"MiniLM": harness.run("minilm"), "BM25": harness.run("bm25")}
     all_q = sorted(data.queries)
@@ -171,7 +172,7 @@ def collection_rows(name: str, args, specs, timings: Timings, scorers: dict) -> 
 def kv_speedup(args) -> dict:
     """Seconds to score P passages x Q queries with and without passage-prefix KV reuse."""
     data = load_beir(SHARED / "cranfield", "test")
-    passages = [data.corpus[d].full_text(" ") for d in sorted(data.corpus, key=int)[:2]]
+    passages = [data.corpus[d].full_text() for d in sorted(data.corpus, key=int)[:2]]
     queries = [data.queries[q].text for q in sorted(data.queries, key=int)[:6]]
     pairs = [(q, p) for p in passages for q in queries]
     out = {"pairs": len(pairs), "passages": len(passages), "queries_per_passage": len(queries)}

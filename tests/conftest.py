@@ -57,7 +57,11 @@ def tiny_bert_factory(tmp_path_factory):
 @pytest.fixture
 def tiny_beir(tmp_path) -> Path:
     """A 6-document BEIR folder with 3 queries and judgments."""
-    folder = tmp_path / "beir"
+    return make_tiny_beir(tmp_path / "beir")
+
+
+def make_tiny_beir(folder: Path) -> Path:
+    """Write the tiny BEIR collection of :func:`tiny_beir` into ``folder``."""
     (folder / "qrels").mkdir(parents=True)
     docs = [
         ("d1", "Wing lift", "lift of a wing in supersonic flow"),

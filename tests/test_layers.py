@@ -1,4 +1,5 @@
-"""Imports only point down the layers, and no two parts of corpusfit import each other.
+"""Imports only point down the layers, no two parts of corpusfit import each other, and
+no two modules do (type-only imports included).
 
 The table is the map of the package: a module may import its own part, a part of its
 own layer (as long as no cycle forms) or a part of a lower layer, never a higher one.
@@ -106,6 +107,19 @@ def test_corpusfit_imports_only_point_down_and_form_no_cycle():
     assert check(SRC) == []
 
 
+def module_cycles(root: Path, package: str = "corpusfit") -> list[list[str]]:
+    """Cycles between modules (an import for type checking only counts too)."""
+    edges: dict[str, set[str]] = {}
+    for src, dst, _ in imports(root, package):
+        if src != dst:
+            edges.setdefault(src, set()).add(dst)
+    return cycles(edges)
+
+
+def test_no_two_modules_import_each_other():
+    assert module_cycles(SRC) == []
+
+
 def test_every_part_is_in_the_table():
     named = {p for _, parts in LAYERS for p in parts}
     parts = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
@@ -131,6 +145,14 @@ def test_checker_flags_an_upward_import_even_inside_a_function(tmp_path):
     assert len(problems) == 2
     assert problems[0] == "pkg.low.x:2 imports pkg.mid: low -> mid points up"
     assert problems[1] == "cycle: low -> mid -> low"
+
+
+def test_module_cycles_count_type_only_imports(tmp_path):
+    root = _tree(tmp_path, {"low/__init__.py": "", "low/a.py": "import pkg.low.b\n",
+                            "low/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                        "    from pkg.low.a import X\n"})
+    assert check(root, TOY, package="pkg") == []  # one part: no cycle between parts
+    assert module_cycles(root, "pkg") == [["pkg.low.a", "pkg.low.b", "pkg.low.a"]]
 
 
 def test_checker_flags_a_cycle_within_one_layer(tmp_path):

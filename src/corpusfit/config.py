@@ -17,8 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from corpusfit.errors import ConfigError, describe_validation
 from corpusfit.masking import mask_secrets
-from corpusfit.reading import exists, read_text
-from corpusfit.yamlfile import load_yaml
+from corpusfit.yamlfile import (  # noqa: F401  (re-exported: the config file API)
+    apply_overrides,
+    parse_override,
+    read_yaml,
+    set_key,
+)
 
 # Section name -> (module, class) of the stage config it holds, in pipeline order.
 STAGE_SECTIONS: dict[str, tuple[str, str]] = {
@@ -129,57 +133,54 @@ def pipeline_config_class() -> type[RootSettings]:
     return _ROOT
 
 
-def _format_errors(source: str, err: ValidationError, data: Any = None) -> str:
-    return f"{source}: {describe_validation(err, data=data)}"
+def section_data(data: dict, section: str) -> dict:
+    """One stage's raw settings from a config file's mapping.
+
+    A pipeline file (``corpus``, ``run_dir`` or stage sections at the top) gives its
+    ``section`` ({} when it has none); any other mapping is the bare section itself.
+    """
+    pipeline_keys = {*RootSettings.model_fields, *STAGE_SECTIONS}
+    if section in data:
+        value = data[section]
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{section}' is a value, not a section")
+        return dict(value)
+    return {} if pipeline_keys & set(data) else dict(data)
 
 
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """``train.lr=1e-4`` -> (["train", "lr"], value parsed as YAML)."""
-    if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.lr=1e-4")
-    key, raw = item.split("=", 1)
-    parts = [p for p in key.strip().split(".")]
-    if not all(parts):
-        raise ConfigError(f"--set {item!r}: empty part in key {key!r}")
+def load_section(section: str, path: str | Path | None = None,
+                 overrides: list[str] | None = None, values: dict[str, Any] | None = None
+                 ) -> BaseModel:
+    """One stage's config, built the way every stage command builds it.
+
+    In order: the config file (a pipeline file or a bare section, see
+    :func:`section_data`), then ``--set`` overrides (``lr=1e-4``; ``train.lr=1e-4``, the
+    pipeline's spelling, works too), then ``values`` (dotted key -> value: the flags), then
+    validation against the stage's config class. ``corpusfit run --set train.lr=X`` and
+    ``corpusfit train --set lr=X`` build the same ``TrainConfig``.
+
+    Args:
+        section: the stage's section name (``ingest`` ... ``evaluate``).
+        path: YAML/TOML file, or None for the defaults.
+        overrides: ``KEY=VALUE`` texts, values parsed as YAML.
+        values: already-typed values by dotted key, applied last.
+
+    Returns:
+        The validated config object (e.g. a ``TrainConfig`` for ``train``).
+    """
+    data = {section: section_data(read_yaml(path), section) if path else {}}
+    prefixed = [o if o.strip().startswith(section + ".") else f"{section}.{o.strip()}"
+                for o in overrides or []]
+    apply_overrides(data, prefixed)
+    for key, value in (values or {}).items():
+        set_key(data[section], key.split("."), value, key)
+    cls = stage_config_classes()[section]
     try:
-        value = load_yaml(raw) if raw.strip() else ""
-    except yaml.YAMLError as e:
-        raise ConfigError(f"--set {item!r}: value is not valid YAML ({e})") from e
-    return parts, value
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Set dotted keys in a nested dict (in place); validation later rejects unknown keys."""
-    for item in overrides:
-        parts, value = parse_override(item)
-        node = data
-        for i, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                where = ".".join(parts[: i + 1])
-                raise ConfigError(f"--set {item!r}: '{where}' is a value, not a section")
-            node = child
-        node[parts[-1]] = value
-    return data
-
-
-def read_yaml(path: str | Path) -> dict:
-    """The raw mapping of a YAML config file; syntax errors, duplicate keys, deep nesting
-    and alias bombs (:mod:`corpusfit.yamlfile`) name file and line."""
-    path = Path(path)
-    if not exists(path):
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = load_yaml(read_text(path, "config file"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(e, 'problem', e)})") from e
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return data
+        return cls.model_validate(data[section])
+    except ValidationError as e:
+        source = f"{path}: " if path else ""
+        raise ConfigError(f"{source}{describe_validation(e, section, data=data[section])}"
+                          ) from None
 
 
 def validate_config(data: dict, source: str = "config") -> RootSettings:
@@ -187,7 +188,7 @@ def validate_config(data: dict, source: str = "config") -> RootSettings:
     try:
         return pipeline_config_class().model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(source, e, data)) from None
+        raise ConfigError(f"{source}: {describe_validation(e, data=data)}") from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
@@ -207,11 +208,6 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     return config
 
 
-def section_of(config: RootSettings, name: str) -> BaseModel:
-    """A stage's section of the config."""
-    return getattr(config, name)
-
-
 def variant_train_config(config: RootSettings, name: str) -> BaseModel:
     """The train section with one variant's overrides merged in, validated.
 
@@ -224,7 +220,7 @@ def variant_train_config(config: RootSettings, name: str) -> BaseModel:
     try:
         return type(train).model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(_format_errors(f"variants.{name}", e, merged)) from None
+        raise ConfigError(f"variants.{name}: {describe_validation(e, data=merged)}") from None
 
 
 def _merge_model(model: type[BaseModel], base: dict, update: dict) -> dict:

@@ -3,10 +3,11 @@
 ``precision: auto`` picks bf16 autocast on a CUDA GPU that supports bf16 and on a CPU
 with bf16 dot-product instructions: AMX tiles (Intel Sapphire Rapids and later) or
 AVX512_BF16 (e.g. AMD Zen 4, Intel Cooper Lake). fp32 everywhere else: a CPU without
-them emulates bf16 through conversions, slower than fp32. Measured on a Zen 4 machine
-(benchmarks/results/precision.md): a 1024x1024 product 4x faster, encoding 2.2x, a
-train step 1.5x, nDCG@10 unchanged. bf16 vectors get their own embedding cache key
-(they differ from fp32 ones in the third decimal).
+them emulates bf16 through conversions, slower than fp32. bf16 vectors get their own
+embedding cache key (they differ from fp32 ones in the third decimal).
+
+Use :func:`resolve` to turn a config's ``precision`` into ``fp32`` or ``bf16`` for a
+device, then ``with autocast(resolved, device):`` around the forward passes.
 """
 
 from __future__ import annotations

@@ -141,10 +141,20 @@ MANIFEST = "manifest.json"
 STATE_FILE = ".pipeline.json"  # a stage folder's state; see corpusfit.stages.base
 
 
-def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict:
-    """What makes a stage's output valid: its config hash, input hashes, package version."""
-    from corpusfit.version import __version__
+def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike],
+                      schema: dict[str, int] | None = None) -> dict:
+    """What makes a stage's output valid, by one rule for every stage.
 
+    Args:
+        config: the stage's recorded config without its runtime-only fields.
+        inputs: name -> file or folder whose content the output depends on.
+        schema: artifact name -> schema version of what the stage writes (a version
+            changes only when an artifact's meaning changes).
+
+    Returns:
+        ``{"config_hash": ..., "inputs": {name: hash}, "schema": {...}}``. The package
+        version is deliberately not part of it: an upgrade reruns nothing.
+    """
     hashed = {}
     for name, p in sorted(inputs.items()):
         p = Path(p)
@@ -156,11 +166,33 @@ def stage_fingerprint(config: Any, inputs: dict[str, str | os.PathLike]) -> dict
                 if f.is_file() and f.name not in {".lock", "README.md"}))
         else:
             hashed[name] = file_sha256(p) if p.exists() else "missing"
-    return {"config_hash": config_hash(config), "inputs": hashed, "version": __version__}
+    return {"config_hash": config_hash(config), "inputs": hashed, "schema": dict(schema or {})}
 
 
-def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict) -> bool:
-    """True when the stage finished (manifest written last) with the same fingerprint."""
+def fingerprint_matches(old: Any, new: dict, legacy_hashes: Iterable[str] = ()) -> bool:
+    """True when a recorded fingerprint ``old`` stands for the same result as ``new``.
+
+    Besides equality, the form 0.1.0 recorded is accepted: the package ``version`` in
+    place of ``schema`` (every artifact then at schema 1) and a config hash that may be
+    one of ``legacy_hashes`` (a stage that hashed its whole config then). Every other
+    key must be equal.
+    """
+    if not isinstance(old, dict):
+        return False
+    if all(old.get(k) == v for k, v in new.items()):
+        return True
+    if "schema" in old or "version" not in old or any(v != 1 for v in
+                                                      new.get("schema", {}).values()):
+        return False
+    accepted = {new.get("config_hash"), *legacy_hashes}
+    return all(old.get(k) in accepted if k == "config_hash" else old.get(k) == v
+               for k, v in new.items() if k != "schema")
+
+
+def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict,
+                     legacy_hashes: Iterable[str] = ()) -> bool:
+    """True when the stage finished (manifest written last) with the same fingerprint
+    (:func:`fingerprint_matches`)."""
     path = Path(stage_dir) / MANIFEST
     if not path.exists():
         return False
@@ -168,9 +200,7 @@ def manifest_matches(stage_dir: str | os.PathLike, fingerprint: dict) -> bool:
         old = read_json(path)
     except DataError:  # an unreadable manifest is no finished result
         return False
-    if not isinstance(old, dict):
-        return False
-    return all(old.get(k) == v for k, v in fingerprint.items())
+    return fingerprint_matches(old, fingerprint, legacy_hashes)
 
 
 def write_manifest(stage_dir: str | os.PathLike, fingerprint: dict, config: Any,

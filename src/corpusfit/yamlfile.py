@@ -1,4 +1,6 @@
-"""YAML read with bounds: no duplicate keys, limited nesting, limited alias expansion.
+"""Config files read with bounds, and dotted ``KEY=VALUE`` overrides of their mappings.
+
+YAML is read with no duplicate keys, limited nesting and limited alias expansion:
 
 ``yaml.safe_load`` lets a repeated key silently replace the first, recurses once per
 nesting level (5,000 levels: RecursionError) and builds aliases by reference, so a
@@ -9,12 +11,16 @@ copied or dumped (60 s and 2.9 GB in a probe). Every problem here is a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from corpusfit.errors import ConfigError
+from corpusfit.reading import exists, read_text
 
 MAX_DEPTH = 64  # a config nests a handful of levels; this leaves room for options
 MAX_NODES = 100_000  # values after every alias is expanded
@@ -103,3 +109,63 @@ class BoundedLoader(yaml.SafeLoader):
 def load_yaml(text: str) -> Any:
     """One YAML document, safely and within bounds; raises ``yaml.YAMLError``."""
     return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``train.lr=1e-4`` -> (["train", "lr"], value parsed as YAML)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.lr=1e-4")
+    key, raw = item.split("=", 1)
+    parts = [p for p in key.strip().split(".")]
+    if not all(parts):
+        raise ConfigError(f"--set {item!r}: empty part in key {key!r}")
+    try:
+        value = load_yaml(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {item!r}: value is not valid YAML ({e})") from e
+    return parts, value
+
+
+def set_key(data: dict, parts: list[str], value: Any, item: str) -> None:
+    """Set ``data[parts[0]][parts[1]]... = value`` (in place), making sections as needed."""
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: i + 1])
+            raise ConfigError(f"{item}: '{where}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Set dotted keys in a nested dict (in place); validation later rejects unknown keys."""
+    for item in overrides:
+        parts, value = parse_override(item)
+        set_key(data, parts, value, f"--set {item!r}")
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The raw mapping of a YAML (or, for a ``.toml`` name, TOML) config file; syntax
+    errors, duplicate keys, deep nesting and alias bombs (:mod:`corpusfit.yamlfile`) name
+    file and line."""
+    import tomllib
+
+    path = Path(path)
+    if not exists(path):
+        raise ConfigError(f"config file not found: {path}")
+    text = read_text(path, "config file")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else load_yaml(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML ({e})") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(e, 'problem', e)})") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data

@@ -4,9 +4,9 @@ import argparse
 
 import pytest
 
+from corpusfit.cli import eval as command
 from corpusfit.cli import main
-from corpusfit.evaluate import command
-from corpusfit.evaluate.harness import Harness, HarnessOptions
+from corpusfit.evaluate.harness import Harness
 from corpusfit.evaluate.stage import EvaluateConfig
 from corpusfit.retrieve.mine import MineConfig
 from corpusfit.retrieve.settings import RetrievalSettings
@@ -24,7 +24,6 @@ def test_eval_command_defaults_are_the_config_models():
     want = RetrievalSettings()
     assert (got.depth, got.rrf_k, got.batch_tokens) == (want.depth, want.rrf_k, want.batch_tokens)
     assert MineConfig().rrf_k == EvaluateConfig().rrf_k == RetrievalSettings().rrf_k
-    assert HarnessOptions() == RetrievalSettings()
 
 
 def test_eval_command_keeps_the_config_bounds(tiny_beir, capsys):

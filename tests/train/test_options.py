@@ -18,7 +18,7 @@ from corpusfit.train.trainer import Trainer, lr_factor, set_dropout
 def test_defaults():
     cfg = TrainConfig()
     assert cfg.warmup == "reference" and cfg.dropout == 0.0 and cfg.keep_base_if_better
-    assert cfg.mode == "auto" and cfg.resolved_mode("cuda") == "full"  # unchanged
+    assert cfg.mode == "auto" and cfg.resolved_mode() == "full"  # unchanged
     assert TrainConfig(dropout=True).dropout is None  # older configs: the model's own
     assert TrainConfig(dropout=False).dropout == 0.0
     with pytest.raises(ValueError):

@@ -73,17 +73,18 @@ def test_sentence_transformers_reproduces_corpusfit_vectors(moved_query_only, ti
 
 def test_same_ndcg_as_corpusfit_evaluation(moved_query_only, tiny_beir):
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness, HarnessOptions
+    from corpusfit.evaluate.harness import Harness
     from corpusfit.evaluate.metrics import evaluate
     from corpusfit.retrieve.index import DenseIndex
+    from corpusfit.retrieve.settings import RetrievalSettings
 
     data = load_beir(str(tiny_beir), "test")
-    ours = evaluate(data.qrels, Harness(data, HarnessOptions(show_progress=False))
+    ours = evaluate(data.qrels, Harness(data, RetrievalSettings(show_progress=False))
                     .run(str(moved_query_only)))
     st = _st(moved_query_only)
     ids = list(data.corpus)
     qids = list(data.queries)
-    doc_emb = st.encode_document([data.corpus[d].full_text(" ") for d in ids])
+    doc_emb = st.encode_document([data.corpus[d].full_text() for d in ids])
     q_emb = st.encode_query([data.queries[q].text for q in qids])
     theirs = evaluate(data.qrels, DenseIndex(ids, doc_emb).run(qids, q_emb, k=1000))
     assert ours["nDCG@10"] == pytest.approx(theirs["nDCG@10"], abs=1e-9)

@@ -156,12 +156,12 @@ def _teacher_label(t: TeacherConfig) -> str:
 
 def _sections(path: str | None, overrides: list[str]) -> dict[str, Any]:
     """The generate, label and train sections of the config, else the stages' defaults."""
-    from corpusfit.config import load_config, section_of
+    from corpusfit.config import load_config
 
     # Without a file, the root model's required corpus is a stand-in: no check reads it.
     config = load_config(path, overrides, base=None if path else {"corpus": "."})
     return {name: s for name in ("generate", "label", "train")
-            if (s := section_of(config, name)) is not None}
+            if (s := getattr(config, name, None)) is not None}
 
 
 def _plan(sections: dict[str, Any]) -> dict[str, tuple[Any, Any, str]]:
@@ -218,9 +218,9 @@ def _llama_header(timeout: float) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.version import __version__
     from corpusfit.errors import CorpusfitError
     from corpusfit.isolation import run_in_child
+    from corpusfit.version import __version__
 
     plan = _plan(_sections(args.config, args.set))
     overrides = f" with {' '.join(args.set)}" if args.set else ""

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 HELP = "evaluate retrievers (bm25, models, rrf:A+B, run files) on BEIR test data"
 
-logger = logging.getLogger(__name__)
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli.flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, add_stage_options, config_flag, renamed
     from corpusfit.evaluate.stage import EvaluateConfig
 
     # --test-data, as the config key: --data is the corpus in ingest and generate.
@@ -21,8 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
     p.add_argument("--retriever", action="append", required=True, metavar="SPEC",
                    help="bm25 | model name, folder or hub id | rrf:A+B | run file; repeatable")
-    config_flag(p, EvaluateConfig, "split")
     add_out(p, "folder for run files, metrics.json and per_query.json", required=False)
+    add_stage_options(p, "evaluate", force="with --out: evaluate again even if OUT holds the "
+                                            "results of the same retrievers and settings")
+    config_flag(p, EvaluateConfig, "split")
     config_flag(p, EvaluateConfig, "depth", metavar="N", help="documents retrieved per query "
                                                              "(at least 100)")
     config_flag(p, EvaluateConfig, "rrf_k", metavar="K")
@@ -37,37 +36,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The evaluate section's model from the flags: its defaults and bounds, nothing of its own."""
-    from pydantic import ValidationError
+    """The evaluate section from --config, --set and the flags (its defaults and bounds)."""
+    from corpusfit.cli.flags import stage_config
 
-    from corpusfit.cli.flags import config_values
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.evaluate.stage import EvaluateConfig
-
-    try:
-        return EvaluateConfig.model_validate(config_values(args, EvaluateConfig))
-    except ValidationError as e:
-        raise ConfigError(f"eval: {describe_validation(e)}") from None
+    return stage_config(args, "evaluate")
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness
-    from corpusfit.evaluate.results import evaluate_runs, print_results, save_results
+    from corpusfit.evaluate.results import print_results
+    from corpusfit.stages.evaluate import run_eval
 
     config = config_from_args(args)
-    data = load_beir(args.test_data, config.split)
-    logger.info("%s: %d documents, %d judged queries", args.test_data, len(data.corpus),
-                len(data.queries))
     cache = args.cache_dir or (str(Path(args.out) / "cache") if args.out else None)
-    harness = Harness(data, config.retrieval(cache))
-    runs = {spec: harness.run(spec) for spec in args.retriever}
-    results = evaluate_runs(data.qrels, runs, baseline=args.baseline or args.retriever[0])
+    results = run_eval(config, args.test_data, args.retriever, args.out, args.baseline, cache,
+                       force=args.force)
     print_results(results)
     if args.update_card:
         update_cards(results, args.test_data, config.split)
     if args.out:
-        save_results(Path(args.out), runs, results)
         print(f"\nrun files and metrics.json written to {args.out}")
     return 0
 

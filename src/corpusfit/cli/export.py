@@ -1,4 +1,6 @@
-"""``corpusfit export``: the label stage's lists for other trainers."""
+"""``corpusfit export``: the label stage's lists written in other trainers' formats
+(:mod:`corpusfit.teach.list_formats`; the model folder itself is already a
+sentence-transformers folder and needs no export)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ HELP = ("export teacher-scored lists.jsonl as sentence-transformers, FlagEmbeddi
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.teach.export import FORMATS
+    from corpusfit.teach.list_formats import FORMATS
 
     p.add_argument("--lists", required=True, help="lists.jsonl from the label stage")
     p.add_argument("--corpus", help="corpus the lists refer to (default: found next to LISTS)")
@@ -28,18 +30,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from corpusfit.errors import ConfigError
-    from corpusfit.teach.export import FORMATS, ExportOptions, export_lists
     from corpusfit.cli.train import find_corpus
+    from corpusfit.errors import ConfigError
+    from corpusfit.teach.list_formats import FORMATS, ListFormatOptions, write_list_formats
 
     if args.negatives is not None and args.negatives < 1:
         raise ConfigError(f"--negatives must be >= 1, got {args.negatives}")
     lists = Path(args.lists)
     corpus = Path(args.corpus) if args.corpus else find_corpus(lists)
-    opts = ExportOptions(negatives=args.negatives, raw_scores=args.raw_scores)
+    opts = ListFormatOptions(negatives=args.negatives, raw_scores=args.raw_scores)
     formats = FORMATS if args.format == "all" else (args.format,)
     out = Path(args.out)
-    report = {fmt: export_lists(lists, corpus, out / fmt if len(formats) > 1 else out, fmt,
-                                opts) for fmt in formats}
+    report = {fmt: write_list_formats(lists, corpus, out / fmt if len(formats) > 1 else out,
+                                      fmt, opts) for fmt in formats}
     print(json.dumps({"out": str(out), **report}, indent=2))
     return 0

@@ -7,7 +7,11 @@
   release: hidden aliases of the same option, with a warning naming the new one.
 - A flag that sets a config key is made from the config class (:func:`config_flag`): its
   help is the field's description and default, its type and choices the field's type, so
-  the command line and the config file cannot drift apart.
+  the command line and the config file cannot drift apart. Each such flag names the
+  dotted key it sets (:func:`key_flag` for one that no single class describes).
+- Every stage command takes ``--config``, ``--set`` and ``--force``
+  (:func:`add_stage_options`) and builds its config with :func:`stage_config`: the config
+  file, then ``--set``, then the flags, then validation (:func:`corpusfit.config.load_section`).
 """
 
 from __future__ import annotations
@@ -126,19 +130,58 @@ def field_help(model: type[BaseModel], field: str, extra: str = "") -> str:
 
 
 def config_flag(p, model: type[BaseModel], field: str, *old: str, help: str = "",  # noqa: A002
-                flag: str | None = None, **kwargs) -> argparse.Action:
+                flag: str | None = None, key: str | None = None, **kwargs) -> argparse.Action:
     """A flag that sets ``model.field`` (default None: not given, the config decides).
 
     ``flag`` defaults to ``--field-name``; ``old`` are hidden former spellings; ``help``
-    replaces the description (the default is still added); kwargs go to add_argument.
+    replaces the description (the default is still added); ``key`` is the dotted key the
+    flag sets inside the stage's section (default: ``field``, e.g. ``sampling.temperature``
+    for a field of a nested model); kwargs go to add_argument.
     """
     options = {**_argparse_type(model.model_fields[field].annotation), **kwargs}
-    options.setdefault("default", None)
-    return renamed(p, flag or "--" + field.replace("_", "-"), *old, dest=field,
-                   help=field_help(model, field, help), **options)
+    if options.get("action", "") is None:  # action=None: a plain "store" after all
+        del options["action"]
+    return key_flag(p, flag or "--" + field.replace("_", "-"), key or field, *old,
+                    help=field_help(model, field, help), **options)
 
 
-def config_values(args: argparse.Namespace, model: type[BaseModel]) -> dict:
-    """The fields of ``model`` given on the command line (flags made by config_flag)."""
-    return {f: getattr(args, f) for f in model.model_fields
-            if getattr(args, f, None) is not None}
+_KEYS = "_config_keys"  # parser default: dest -> dotted config key, one dict per subcommand
+
+
+def key_flag(p, flag: str, key: str, *old: str, **kwargs) -> argparse.Action:
+    """A flag that sets the dotted config ``key`` (default None: not given); kwargs and
+    ``old`` spellings as :func:`renamed`."""
+    kwargs.setdefault("default", None)
+    action = renamed(p, flag, *old, dest=kwargs.pop("dest", key.replace(".", "_")), **kwargs)
+    keys = p.get_default(_KEYS)
+    if keys is None:
+        keys = {}
+        p.set_defaults(**{_KEYS: keys})
+    keys[action.dest] = key
+    return action
+
+
+def flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Dotted key -> value of every config flag given on the command line."""
+    return {key: value for dest, key in (getattr(args, _KEYS, None) or {}).items()
+            if (value := getattr(args, dest, None)) is not None}
+
+
+def add_stage_options(p: argparse.ArgumentParser, section: str,
+                      force: str = "redo even if up to date") -> None:
+    """``--config``, ``--set`` and ``--force``: what every stage command takes."""
+    p.add_argument("--config", metavar="FILE",
+                   help=f"YAML/TOML file: a pipeline config (its {section} section is read) "
+                        f"or the bare {section} section")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"override a {section} key, dotted if nested (KEY or {section}.KEY "
+                        "as in `corpusfit run --set`); repeatable; flags win over it")
+    p.add_argument("--force", action="store_true", help=force)
+
+
+def stage_config(args: argparse.Namespace, section: str) -> Any:
+    """The stage's config from ``--config``, then ``--set``, then the flags, validated."""
+    from corpusfit.config import load_section
+
+    return load_section(section, getattr(args, "config", None), getattr(args, "set", None),
+                        flag_values(args))

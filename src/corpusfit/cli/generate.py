@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli.flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, add_stage_options, config_flag, key_flag, renamed
     from corpusfit.generate.config import GenerateConfig, SamplingConfig
 
     src = p.add_mutually_exclusive_group(required=True)
@@ -20,68 +20,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                             "folder); ingested into OUT/ingest first")
     src.add_argument("--ingest", help="output folder of `corpusfit ingest`")
     add_out(p)
+    add_stage_options(p, "generate", force="discard earlier results and redo")
     renamed(p, "--sample", "--limit", type=int, default=None,
             help="with --corpus: seeded sample of this many passages (default: all)")
-    p.add_argument("--config", help="YAML/TOML file with generate settings (as GenerateConfig)")
-    p.add_argument("--types", help="comma-separated query types "
-                                   "(default: question,claim,keywords,title,natural)")
+    config_flag(p, GenerateConfig, "types", type=_comma_list, action=None,
+                help="comma-separated query types")
     config_flag(p, GenerateConfig, "type_file")
-    p.add_argument("--backend", help="llama-cpp (default) | transformers | openai | vllm | "
-                                     "package.module:Class")
-    p.add_argument("--model", help="GGUF path or bundled name (smollm2, qwen2.5-coder-0.5b), "
-                                   "model folder, or served model name")
-    p.add_argument("--base-url", help="openai backend: server URL (else $OPENAI_BASE_URL)")
-    p.add_argument("--concurrency", type=int, help="openai backend: parallel requests")
-    p.add_argument("--threads", type=int, help="CPU threads of local backends")
-    config_flag(p, SamplingConfig, "temperature", help="sampling temperature")
-    config_flag(p, SamplingConfig, "max_new_tokens", metavar="N",
+    key_flag(p, "--backend", "backend.name",
+             help="llama-cpp (default) | transformers | openai | vllm | package.module:Class")
+    key_flag(p, "--model", "backend.model", help="GGUF path or bundled name (smollm2, "
+             "qwen2.5-coder-0.5b), model folder, or served model name")
+    key_flag(p, "--base-url", "backend.base_url",
+             help="openai backend: server URL (else $OPENAI_BASE_URL)")
+    key_flag(p, "--concurrency", "backend.concurrency", type=int,
+             help="openai backend: parallel requests")
+    key_flag(p, "--threads", "backend.n_threads", type=int, help="CPU threads of local backends")
+    config_flag(p, SamplingConfig, "temperature", key="sampling.temperature",
+                help="sampling temperature")
+    config_flag(p, SamplingConfig, "max_new_tokens", key="sampling.max_new_tokens", metavar="N",
                 help="most new tokens per query; a type may ask for fewer")
     config_flag(p, GenerateConfig, "attempts")
     config_flag(p, GenerateConfig, "seed", help="seed of sampling and few-shot choice")
-    p.add_argument("--force", action="store_true", help="discard earlier results and redo")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (-q "
                                                               "hides every bar)")
 
 
-def _load_file(path: str) -> dict:
-    import tomllib
-    import yaml
-
-    from corpusfit.errors import DataError
-    from corpusfit.reading import read_text
-    from corpusfit.yamlfile import load_yaml
-
-    text = read_text(path, "generate settings")  # regular file, UTF-8, named on error
-    try:
-        data = tomllib.loads(text) if path.endswith(".toml") else load_yaml(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise DataError(path, None, f"cannot parse: {e}") from e
-    if not isinstance(data, dict):
-        raise DataError(path, None, "expected a mapping of generate settings")
-    return data.get("generate", data)
+def _comma_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def config_from_args(args: argparse.Namespace):
-    """GenerateConfig: file settings, then command-line options on top."""
-    from pydantic import ValidationError
+    """GenerateConfig: the config file, then --set, then the flags (one config path)."""
+    from corpusfit.cli.flags import stage_config
 
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.generate.config import GenerateConfig
-
-    data = _load_file(args.config) if args.config else {}
-    top = {"types": args.types.split(",") if args.types else None, "type_file": args.type_file,
-           "attempts": args.attempts, "seed": args.seed}
-    backend = {"name": args.backend, "model": args.model, "base_url": args.base_url,
-               "concurrency": args.concurrency, "n_threads": args.threads}
-    sampling = {"temperature": args.temperature, "max_new_tokens": args.max_new_tokens}
-    data.update({k: v for k, v in top.items() if v is not None})
-    for section, values in (("backend", backend), ("sampling", sampling)):
-        given = {k: v for k, v in values.items() if v is not None}
-        data[section] = {**data.get(section, {}), **given}
-    try:
-        return GenerateConfig.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"generate: {describe_validation(e)}") from None
+    return stage_config(args, "generate")
 
 
 def main(args: argparse.Namespace) -> int:

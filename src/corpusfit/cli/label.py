@@ -11,23 +11,26 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli.flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, add_stage_options, config_flag, key_flag, renamed
     from corpusfit.teach.config import LabelConfig
 
     p.add_argument("--candidates", required=True, help="candidates.jsonl from `corpusfit mine`")
     p.add_argument("--corpus", required=True, help="the corpus the candidates were mined from")
     add_out(p, "output folder (lists.jsonl, manifest.json)")
-    p.add_argument("--teacher", default="offline",
-                   help="preset 'offline' (default: z(MiniLM)+z(BM25)) or 'offline-ql' (+ "
-                        "SmolLM2 query likelihood), or a kind: cross-encoder, t5, llm-judge, "
-                        "query-likelihood, bm25, dense")
-    p.add_argument("--teacher-model", help="model of a single-kind teacher")
-    p.add_argument("--teacher-config", help="YAML/JSON file with a full teacher config")
+    add_stage_options(p, "label")
+    teacher = p.add_mutually_exclusive_group()
+    key_flag(teacher, "--teacher", "teacher", type=_teacher_value,
+             help="a preset: offline (the default: z(MiniLM)+z(BM25)) or offline-ql (+ SmolLM2 "
+                  "query likelihood), or a kind: cross-encoder, t5, llm-judge, "
+                  "query-likelihood, bm25, dense (the config's `teacher` takes the same values)")
+    key_flag(teacher, "--teacher-config", "teacher", dest="teacher_file", type=_teacher_file,
+             help="YAML/JSON file with a full teacher config")
+    key_flag(p, "--teacher-model", "teacher.model", help="model of a single-kind teacher")
     # Not --depth: that is how many passages a retriever returns (mine, eval).
     config_flag(p, LabelConfig, "score_depth", "--depth", metavar="N")
     config_flag(p, LabelConfig, "list_size", metavar="L")
-    p.add_argument("--no-source-first", action="store_true",
-                   help="keep queries whose source passage is not ranked first")
+    key_flag(p, "--no-source-first", "require_source_first", action="store_const", const=False,
+             help="keep queries whose source passage is not ranked first")
     config_flag(p, LabelConfig, "min_top_percentile", type=float, metavar="P",
                 help="percentile of the top-score filter; negative: off")
     config_flag(p, LabelConfig, "top_score_filter")
@@ -40,63 +43,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", help="I/N: score only every N-th query from the I-th (0-based)")
     p.add_argument("--merge-from", nargs="*", default=[], metavar="CACHE_DIR",
                    help="join other machines' score caches into --score-cache first")
-    p.add_argument("--force", action="store_true", help="redo even if up to date")
 
 
-def teacher_from_args(args: argparse.Namespace):
-    from pydantic import ValidationError
+def _teacher_value(text: str) -> str | dict:
+    """``--teacher``: a preset name stays a name (the config expands it), a kind becomes
+    ``{kind: ...}`` so that ``--teacher-model`` can add its model."""
+    from corpusfit.teach.config import TEACHER_PRESETS
 
+    return text if text in TEACHER_PRESETS else {"kind": text}
+
+
+def _teacher_file(path: str) -> dict:
     from corpusfit.config import read_yaml
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.teach.config import TEACHER_PRESETS, teacher_config
 
-    data: dict = {}
-    try:
-        if args.teacher_config:
-            data = read_yaml(args.teacher_config)
-            cfg = teacher_config(data)
-        elif args.teacher in TEACHER_PRESETS:
-            cfg = TEACHER_PRESETS[args.teacher]()
-        else:
-            data = {"kind": args.teacher}
-            if args.teacher_model:
-                data["model"] = args.teacher_model
-            cfg = teacher_config(data)
-    except ValidationError as e:
-        where = args.teacher_config or "--teacher"
-        raise ConfigError(f"bad teacher ({where}): {describe_validation(e, data=data)}") from None
-    if args.threads:
-        cfg = _with_threads(cfg, args.threads)
-    return cfg
-
-
-def _with_threads(cfg, threads: int):
-    """--threads for every teacher (member) that runs on CPU threads."""
-    if cfg.kind == "ensemble":
-        return cfg.model_copy(update={"members": [_with_threads(m, threads)
-                                                  for m in cfg.members]})
-    if "n_threads" in type(cfg).model_fields:
-        return cfg.model_copy(update={"n_threads": threads})
-    return cfg
+    return read_yaml(path)
 
 
 def label_config_from_args(args: argparse.Namespace):
-    from pydantic import ValidationError
+    """LabelConfig from --config, then --set, then the flags; ``--threads`` then goes to
+    every teacher (member) that runs on CPU threads."""
+    from corpusfit.cli.flags import stage_config
+    from corpusfit.teach.config import with_threads
 
-    from corpusfit.cli.flags import config_values
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.teach.config import LabelConfig
-
-    data = config_values(args, LabelConfig)  # args.teacher is replaced below
-    if args.no_source_first:
-        data["require_source_first"] = False
-    if data.get("min_top_percentile", 0) < 0:
-        data["min_top_percentile"] = None  # the filter is off
-    data["teacher"] = teacher_from_args(args).model_dump()
-    try:
-        return LabelConfig.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"label: {describe_validation(e)}") from None
+    config = stage_config(args, "label")
+    if args.threads:
+        config = config.model_copy(update={"teacher": with_threads(config.teacher,
+                                                                   args.threads)})
+    return config
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,12 +8,13 @@ HELP = "retrieve and fuse candidate passages for synthetic queries (candidates.j
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli.flags import add_out, config_flag, renamed
+    from corpusfit.cli.flags import add_out, add_stage_options, config_flag, key_flag, renamed
     from corpusfit.retrieve.mine import MineConfig
 
     p.add_argument("--queries", required=True, help="queries.jsonl from `corpusfit generate`")
     p.add_argument("--corpus", required=True, help="corpus (BEIR folder/jsonl, TSV, text folder)")
     add_out(p)
+    add_stage_options(p, "mine")
     config_flag(p, MineConfig, "retrievers", flag="--retriever", metavar="SPEC",
                 help="bm25 or a dense model name/folder; repeatable")
     renamed(p, "--heldout-file", "--heldout", help="file of held-out passage ids (one per line)")
@@ -21,29 +22,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="duplicate passage ids: one per line, or ingest's duplicates.jsonl")
     config_flag(p, MineConfig, "depth", metavar="N")
     config_flag(p, MineConfig, "rrf_k", metavar="K")
-    p.add_argument("--no-round-trip", action="store_true",
-                   help="keep every query, also those whose source passage no retriever finds")
+    key_flag(p, "--no-round-trip", "round_trip", action="store_const", const=False,
+             help="keep every query, also those whose source passage no retriever finds")
     p.add_argument("--cache-dir", help="embedding cache folder")
     p.add_argument("--shard", help="I/N: mine every N-th query from the I-th (0-based)")
     p.add_argument("--merge", type=int, metavar="N", help="join N finished shards")
-    p.add_argument("--force", action="store_true", help="redo even if up to date")
 
 
 def main(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from corpusfit.cli.flags import config_values
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.retrieve.mine import MineConfig
+    from corpusfit.cli.flags import stage_config
     from corpusfit.stages.base import parse_shard
     from corpusfit.stages.mine import merge_mine, run_mine
 
-    try:
-        config = MineConfig.model_validate(config_values(args, MineConfig))
-    except ValidationError as e:
-        raise ConfigError(f"mine: {describe_validation(e)}") from None
-    if args.no_round_trip:
-        config = config.model_copy(update={"round_trip": False})
+    config = stage_config(args, "mine")
     io = {"heldout": args.heldout_file, "duplicates": args.duplicates}
     if args.merge:
         result = merge_mine(config, args.queries, args.corpus, args.out, args.merge, **io)

@@ -13,22 +13,20 @@ HELP = "train a student embedding model on lists.jsonl (listwise distillation + 
 logger = logging.getLogger(__name__)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from corpusfit.cli.flags import add_out, config_flag
+    from corpusfit.cli.flags import add_out, add_stage_options, config_flag
     from corpusfit.train.config import TrainConfig
 
     p.add_argument("--lists", required=True, help="lists.jsonl from the label stage")
     p.add_argument("--corpus", help="corpus the lists refer to (default: found next to LISTS)")
     add_out(p, "output model folder")
+    add_stage_options(p, "train", force="start over: discard the checkpoint of an earlier, "
+                                        "interrupted run and retrain even if up to date")
     config_flag(p, TrainConfig, "student", help="student model: short name (minilm), folder "
                                                 "or hub id")
     config_flag(p, TrainConfig, "mode", help="full: both sides trained; query_only: the "
                                              "query side, passages keep the base model; auto: "
                                              "full (on a CPU on each list's top 4 "
                                              "passages, see --passages-per-query)")
-    p.add_argument("--config", help="YAML/JSON file with TrainConfig fields (or a pipeline "
-                                    "config: its train section)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config field override, dotted if nested (loss.infonce_temperature=0.02)")
     config_flag(p, TrainConfig, "epochs", metavar="N", help="passes over the training lists")
     config_flag(p, TrainConfig, "lr", help="learning rate (default: the paper's, scaled to "
                                            "the batch)")
@@ -45,24 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace):
-    """TrainConfig from --config, then --set overrides, then explicit flags."""
-    from pydantic import ValidationError
+    """TrainConfig from --config, then --set overrides, then explicit flags, validated."""
+    from corpusfit.cli.flags import stage_config
 
-    from corpusfit.cli.flags import config_values
-    from corpusfit.config import apply_overrides, read_yaml
-    from corpusfit.errors import ConfigError, describe_validation
-    from corpusfit.train.config import TrainConfig
-
-    raw: dict = {}
-    if args.config:
-        raw = read_yaml(args.config)
-        raw = raw.get("train", raw)
-    apply_overrides(raw, args.set)
-    raw.update(config_values(args, TrainConfig))
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as e:
-        raise ConfigError(f"train config: {describe_validation(e)}") from None
+    return stage_config(args, "train")
 
 
 def find_corpus(lists: Path) -> Path:
@@ -81,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     corpus = Path(args.corpus) if args.corpus else find_corpus(Path(args.lists))
-    result = run_train(cfg, args.lists, corpus, args.out)
+    result = run_train(cfg, args.lists, corpus, args.out, force=args.force)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: one report is enough
         return 0
     if result.skipped:

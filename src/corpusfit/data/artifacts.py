@@ -9,6 +9,7 @@ versions called it ``text``; such files still read).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -94,6 +95,57 @@ class TrainingList(QueryRecord):
             raise ValueError(f"query {self.qid}: doc_ids are not in teacher order (scores "
                              "must not increase)")
         return self
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One thing a stage writes into its folder and later stages (or the report) read.
+
+    Attributes:
+        name: the key in :data:`ARTIFACTS` (``lists``).
+        file: its file name inside the producing stage's folder (``lists.jsonl``); empty
+            for the folder itself (the trained model).
+        record: the record class of each JSON line, or None for other files.
+        stage: the stage that writes it (``label``).
+        schema: version of its meaning; raising it reruns the producing stage (and so
+            everything after it) on existing run directories. Never tied to a release.
+        required: the producing stage is not done without it.
+    """
+
+    name: str
+    file: str
+    record: type[BaseModel] | None
+    stage: str
+    schema: int = 1
+    required: bool = True
+
+
+def _table(*rows: Artifact) -> dict[str, Artifact]:
+    return {a.name: a for a in rows}
+
+
+ARTIFACTS: dict[str, Artifact] = _table(
+    Artifact("corpus", "corpus.jsonl", None, "ingest"),
+    Artifact("duplicates", "duplicates.jsonl", None, "ingest"),
+    Artifact("heldout", "heldout.txt", None, "ingest"),
+    Artifact("sampled", "sampled.txt", None, "ingest"),
+    Artifact("queries", "queries.jsonl", SyntheticQuery, "generate"),
+    Artifact("rejected", "rejected.jsonl", RejectedQuery, "generate", required=False),
+    Artifact("candidates", "candidates.jsonl", Candidates, "mine"),
+    Artifact("lists", "lists.jsonl", TrainingList, "label"),
+    Artifact("model", "", None, "train"),
+    Artifact("metrics", "metrics.json", None, "evaluate"),
+    Artifact("per_query", "per_query.json", None, "evaluate", required=False),
+    Artifact("agreement", "agreement.json", None, "evaluate", required=False),
+    Artifact("report_md", "report.md", None, "report"),
+    Artifact("report_html", "report.html", None, "report"),
+)
+"""Every artifact of a run directory: the one place its file name and record class live."""
+
+
+def artifact_file(name: str) -> str:
+    """The file name of artifact ``name`` (``lists`` -> ``lists.jsonl``)."""
+    return ARTIFACTS[name].file
 
 
 R = TypeVar("R", bound=_Record)

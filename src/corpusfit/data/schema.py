@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+PASSAGE_SEP = " "
+"""Between a passage's title and its text, wherever a passage is encoded, scored or shown."""
+
+
+def passage_text(title: str, text: str) -> str:
+    """The text of a passage as every model sees it: ``title + PASSAGE_SEP + text`` (the
+    BEIR convention), without a dangling separator when either part is empty.
+
+    >>> passage_text("Wing lift", "lift of a wing")
+    'Wing lift lift of a wing'
+    """
+    return f"{title}{PASSAGE_SEP}{text}" if title and text else title or text
+
 
 @dataclass(frozen=True)
 class Document:
-    """One corpus passage."""
+    """One corpus passage: its id, text and (possibly empty) title."""
 
     id: str
     text: str
     title: str = ""
 
-    def full_text(self, sep: str = " ") -> str:
-        """``title + sep + text`` (BEIR convention), without a dangling separator."""
-        if self.title and self.text:
-            return f"{self.title}{sep}{self.text}"
-        return self.title or self.text
+    def full_text(self) -> str:
+        """The passage as models see it (:func:`passage_text`)."""
+        return passage_text(self.title, self.text)
 
 
 @dataclass(frozen=True)

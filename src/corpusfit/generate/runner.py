@@ -36,6 +36,7 @@ from corpusfit.generate.stats import GenerateSummary, summarize
 from corpusfit.generate.types import QueryType, resolve_types
 from corpusfit.workspace import (
     JsonlAppender,
+    fingerprint_matches,
     iter_jsonl_numbered,
     read_json,
     write_json,
@@ -97,7 +98,7 @@ def _restart_if_changed(out: Path, fingerprint: dict, force: bool) -> None:
         old = read_json(state) if state.exists() else None
     except DataError:
         old = {}  # unreadable: the records' settings are unknown, so they are not reused
-    if old is not None and old != fingerprint or force:
+    if old is not None and not fingerprint_matches(old, fingerprint) or force:
         if (out / QUERIES).exists() or (out / REJECTED).exists():
             logger.warning("generate: %s", "--force given" if force else
                            "settings or corpus changed since the last run; starting over")

@@ -56,10 +56,8 @@ class QueryType(BaseModel):
         None, ge=1, description="token budget of one answer (default: sampling.max_new_tokens)")
 
 
-# name -> (instruction, shape, min words, max words, max new tokens). The token budgets
-# are about twice the longest accepted answer of each type in benchmarks/results/generate.md:
-# a title or a search query never needs the paper's 50 tokens, and a rambling answer that
-# the cleaner would reject anyway stops sooner.
+# name -> (instruction, shape, min words, max words, max new tokens). A budget is about
+# twice the longest accepted answer of its type (benchmarks/results/defaults.md).
 _INSTRUCTIONS = {
     "question": ("Write one question that the passage answers. Reply with the question only.",
                  "question", 3, 30, 50),

@@ -11,6 +11,7 @@ import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from corpusfit.data.artifacts import ARTIFACTS, artifact_file
 from corpusfit.errors import DataError
 from corpusfit.report import details
 from corpusfit.train.selection import kept_base_sentence
@@ -19,8 +20,8 @@ from corpusfit.workspace import MANIFEST, STATE_FILE, iter_jsonl_tolerant, read_
 logger = logging.getLogger(__name__)
 
 # Which artifact counts queries per type at which step, in pipeline order.
-TYPE_STEPS = [("generated", "queries.jsonl"), ("rejected", "rejected.jsonl"),
-              ("mined", "candidates.jsonl"), ("labeled", "lists.jsonl")]
+TYPE_STEPS = [("generated", "queries"), ("rejected", "rejected"), ("mined", "candidates"),
+              ("labeled", "lists")]
 NOT_LOSSES = {"step", "epoch", "lr", "seconds", "time", "elapsed", "queries", "tokens",
               "batch", "global_step", "samples", "grad_norm", "split"}
 
@@ -57,10 +58,15 @@ def stage_seconds(run_dir: Path) -> dict[str, float]:
     return out
 
 
-def _find(run_dir: Path, name: str) -> Path | None:
-    for folder in stage_folders(run_dir):
-        if (folder / name).is_file():
-            return folder / name
+def _find(run_dir: Path, artifact: str) -> Path | None:
+    """The file of ``artifact`` (:data:`ARTIFACTS`) in the folder of the stage that writes
+    it (``04-label/lists.jsonl``), else in any stage folder; None if there is none."""
+    a = ARTIFACTS[artifact]
+    folders = stage_folders(run_dir)
+    own = [f for f in folders if f.name.split("-", 1)[-1] == a.stage]
+    for folder in own + folders:
+        if (folder / a.file).is_file():
+            return folder / a.file
     return None
 
 
@@ -134,14 +140,13 @@ def collect(run_dir: str | Path) -> dict:
     """Everything the report needs, as plain data."""
     run_dir = Path(run_dir)
     eval_dir = next((f for f in stage_folders(run_dir) if f.name.endswith("evaluate")), None)
-    metrics = _json_or_none(eval_dir / "metrics.json") if eval_dir else None
-    agreement = _json_or_none(eval_dir / "agreement.json") if eval_dir else None
+    metrics = _json_or_none(eval_dir / artifact_file("metrics")) if eval_dir else None
+    agreement = _json_or_none(eval_dir / artifact_file("agreement")) if eval_dir else None
     trains = details.train_runs(stage_folders(run_dir))
     return {"run_dir": str(run_dir), "metrics": metrics or {}, "agreement": agreement or {},
             "per_query": details.per_query(eval_dir), "trains": trains,
             "recipe": details.recipe(run_dir, trains),
-            "examples": details.examples(_find(run_dir, "lists.jsonl"),
-                                         _find(run_dir, "corpus.jsonl")),
+            "examples": details.examples(_find(run_dir, "lists"), _find(run_dir, "corpus")),
             "type_counts": type_counts(run_dir), "losses": loss_curves(run_dir),
             "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir),
             "kept_base": kept_base_notes(run_dir)}

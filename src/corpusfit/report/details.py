@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from corpusfit.data.artifacts import artifact_file
 from corpusfit.errors import DataError
 from corpusfit.train.card_meta import recipe_from_run
 from corpusfit.workspace import iter_jsonl_tolerant, read_json
@@ -25,7 +26,7 @@ def per_query(eval_dir: Path | None) -> dict[str, dict[str, float]]:
     """Retriever name -> query id -> nDCG@10 (the evaluate stage's ``per_query.json``)."""
     if eval_dir is None:
         return {}
-    found = _json(eval_dir / "per_query.json").get("retrievers") or {}
+    found = _json(eval_dir / artifact_file("per_query")).get("retrievers") or {}
     return {name: {str(q): float(v) for q, v in values.items()}
             for name, values in found.items() if isinstance(values, dict)}
 

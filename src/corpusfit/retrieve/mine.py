@@ -15,7 +15,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from corpusfit.data.artifacts import Candidates, SyntheticQuery, load_artifact, write_artifact
+from corpusfit.data.artifacts import (
+    Candidates,
+    SyntheticQuery,
+    artifact_file,
+    load_artifact,
+    write_artifact,
+)
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.schema import Document
 from corpusfit.errors import ConfigError, DataError
@@ -26,11 +32,11 @@ from corpusfit.retrieve.retrievers import Retrievers
 from corpusfit.retrieve.settings import RetrievalSettings, setting
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
-from corpusfit.workspace import read_json, write_json
+from corpusfit.workspace import fingerprint_matches, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES = "candidates.jsonl"
+CANDIDATES = artifact_file("candidates")
 
 
 class MineConfig(BaseModel):
@@ -57,7 +63,7 @@ def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[s
                    precision: Precision = "fp32") -> dict[str, TrecRun]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
     ids = list(docs)
-    retrievers = Retrievers(ids, [docs[d].full_text(" ") for d in ids],
+    retrievers = Retrievers(ids, [docs[d].full_text() for d in ids],
                             [q.qid for q in queries], [q.query for q in queries],
                             RetrievalSettings(depth=depth, cache_dir=cache_dir,
                                               precision=precision))
@@ -177,7 +183,7 @@ def merge_shards(queries: str | Path, out_dir: str | Path, n_shards: int,
     for i in range(n_shards):
         data_path, info_path = _shard_paths(out_dir, (i, n_shards))
         info = read_json(info_path) if info_path.exists() else None
-        if info is None or any(info.get(k) != v for k, v in fingerprint.items()):
+        if info is None or not fingerprint_matches(info, fingerprint):
             raise ConfigError(f"mine shard {i}/{n_shards} is missing or was made with another "
                               f"config or inputs ({info_path})")
         parts.append(load_artifact(data_path, Candidates))

@@ -25,7 +25,6 @@ class RetrievalSettings(BaseModel):
                                              "score = sum of 1 / (k + rank)")
     batch_tokens: StrictInt = Field(16384, ge=256, description="token budget per encoding batch")
     cache_dir: str | None = Field(None, description="embedding cache folder")
-    title_sep: str = Field(" ", description="between a passage's title and text")
     show_progress: bool = Field(True, description="progress bars while encoding")
     # Runtime-only like batch sizes and devices: it changes speed, and the vectors only in
     # the third decimal; the embedding cache keys bf16 vectors apart.

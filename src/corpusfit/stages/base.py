@@ -4,9 +4,12 @@ A stage declares its config and its inputs; :func:`run_stage` decides whether it
 folder already holds a finished result, calls :meth:`Stage.run` when it does not,
 and writes the folder's two records, which nothing else writes:
 
-- ``manifest.json``: the stage's fingerprint (config hash, input hashes, package
-  version), config, counts and timings, written last: a folder with a matching
-  manifest is finished.
+- ``manifest.json``: the stage's fingerprint, config, counts and timings, written
+  last: a folder with a matching manifest is finished. The fingerprint follows one rule
+  for every stage (:meth:`Stage.fingerprint`): the recorded config without its
+  runtime-only fields (:mod:`corpusfit.fields`), the hashes of the inputs, and the
+  schema versions of the artifacts the stage writes (:mod:`corpusfit.data.artifacts`),
+  never the package version: a new release reruns nothing.
 - ``.pipeline.json``: the state (``running`` or ``done``), seconds, a fresh
   ``run_id`` per real run, and the ``run_id`` of every upstream folder the stage
   came after. A stage reruns when an upstream folder was redone, even when the
@@ -15,8 +18,10 @@ and writes the folder's two records, which nothing else writes:
 Resume after Ctrl-C or ``kill -9`` is the stage's own business (appends and
 checkpoints); the stage is told the fingerprint so that it can discard partial work
 that no longer matches. State files written before upstream ids were recorded (no
-``upstream`` key) are trusted as far as their manifest's fingerprint matches, so
-run directories of earlier versions resume.
+``upstream`` key) are trusted as far as their manifest's fingerprint matches, and
+manifests of 0.1.0 (which hashed the package version, and for some stages the whole
+config) match through :meth:`Stage.legacy_configs`, so run directories of earlier
+versions resume.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
+from corpusfit.data.artifacts import ARTIFACTS
 from corpusfit.errors import ConfigError, CorpusfitError, DataError
+from corpusfit.fields import results_dump
 from corpusfit.workspace import (
     MANIFEST,
     STATE_FILE,
+    config_hash,
     manifest_matches,
     read_json,
     stage_fingerprint,
@@ -63,32 +71,67 @@ class StageResult:
     record: bool = True  # False on the non-main processes of a distributed run
 
 
-class Stage(Protocol):
-    """One stage of the pipeline (or a variant of one, such as ``train-infonce``).
+class Stage:
+    """The common part of every stage (or variant of one, such as ``train-infonce``).
+
+    A stage is a small dataclass holding its ``config`` (a pydantic model) and the paths
+    of its inputs; it says what it reads (:meth:`inputs`), which artifacts it writes
+    (``artifacts``, names in :data:`corpusfit.data.artifacts.ARTIFACTS`) and how to do
+    the work (:meth:`run`). :func:`run_stage` does the rest. A subclass overrides
+    :meth:`fingerprint_config` only to add the identity of something that is not a
+    file (the student model of ``train``).
 
     Attributes:
         name: the stage (``ingest`` ... ``report``), what ``--until`` names.
-        key: unique name of this instance (``train`` or ``train-infonce``).
-        section: the config section it reads (``train`` for every train variant).
-        outputs: files that must exist in the folder for the stage to count as done.
+        key: unique name of this instance (``train`` or ``train-infonce``; default: name).
+        artifacts: the artifacts it writes; their files must exist for it to be done.
+        config: its settings (``None`` for a stage without any).
     """
 
-    name: str
-    key: str
-    section: str
-    outputs: tuple[str, ...]
+    name: ClassVar[str]
+    artifacts: ClassVar[tuple[str, ...]] = ()
+    config: Any  # a subclass field (absent: a stage without settings)
 
-    def fingerprint_config(self) -> Any:
-        """JSON-able settings that, with the inputs, decide whether the result still holds."""
+    def __getattr__(self, attr: str) -> Any:
+        # ``key``: unique name of this instance (``train-infonce``); a stage that has no
+        # such field is its ``name``. (Not a class attribute: dataclass fields would take
+        # it for a default.)
+        if attr == "key":
+            return self.name
+        raise AttributeError(f"{type(self).__name__} has no attribute {attr!r}")
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The files (inside the stage's folder) it must have written to be done."""
+        return tuple(ARTIFACTS[a].file for a in self.artifacts
+                     if ARTIFACTS[a].file and ARTIFACTS[a].required)
 
     def recorded_config(self) -> Any:
-        """The config written into the manifest (secrets left out)."""
+        """The config as the manifest records it (secrets are masked when written)."""
+        config = getattr(self, "config", None)
+        return config.model_dump(mode="json") if config is not None else {}
+
+    def fingerprint_config(self) -> Any:
+        """The recorded config without its runtime-only fields, at every depth."""
+        config = getattr(self, "config", None)
+        return results_dump(config) if config is not None else {}
+
+    def legacy_configs(self) -> list[Any]:
+        """Config forms 0.1.0 hashed where they differ from today's (old manifests match)."""
+        return []
 
     def inputs(self) -> dict[str, Path]:
         """Name -> file or folder whose content is part of the fingerprint."""
+        return {}
+
+    def fingerprint(self) -> dict:
+        """Config hash, input hashes and artifact schema versions (never the package version)."""
+        schema = {a: ARTIFACTS[a].schema for a in self.artifacts}
+        return stage_fingerprint(self.fingerprint_config(), self.inputs(), schema)
 
     def run(self, ctx: StageContext) -> StageResult:
         """Do the work into ``ctx.out`` (resuming what is there when it still holds)."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -113,8 +156,13 @@ class StageOutcome:
 
 
 def fingerprint_of(stage: Stage) -> dict:
-    """The stage's fingerprint: config hash, input hashes, package version."""
-    return stage_fingerprint(stage.fingerprint_config(), stage.inputs())
+    """The stage's fingerprint (:meth:`Stage.fingerprint`)."""
+    return stage.fingerprint()
+
+
+def legacy_hashes(stage: Stage) -> list[str]:
+    """Config hashes an 0.1.0 manifest of ``stage`` may hold for today's config."""
+    return [config_hash(c) for c in [stage.fingerprint_config(), *stage.legacy_configs()]]
 
 
 def read_state(out: Path) -> dict:
@@ -132,7 +180,7 @@ def _upstream_ids(after: Iterable[Path]) -> dict[str, str | None]:
 
 def is_done(stage: Stage, out: Path, fingerprint: dict, upstream: dict) -> bool:
     """Finished with this fingerprint, every output present, after the same upstream runs."""
-    if not manifest_matches(out, fingerprint):
+    if not manifest_matches(out, fingerprint, legacy_hashes(stage)):
         return False
     if any(not (out / name).exists() for name in stage.outputs):
         return False

@@ -4,20 +4,30 @@ plus teacher–student agreement on the dev lists (the work is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from corpusfit.data.artifacts import artifact_file
+from corpusfit.data.readers import load_beir
+from corpusfit.evaluate.harness import Harness
+from corpusfit.evaluate.results import evaluate_runs, save_results
 from corpusfit.evaluate.stage import EvaluateConfig, evaluate_models
 from corpusfit.fields import results_dump
-from corpusfit.stages.base import StageContext, StageResult, run_stage
+from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.card import record_evaluation
 from corpusfit.workspace import read_json
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
-class EvaluateStage:
+class EvaluateStage(Stage):
+    """Models + test data (+ dev lists) -> ``metrics.json``, ``per_query.json``,
+    ``agreement.json``."""
+
     config: EvaluateConfig
     models: dict[str, str]  # name -> model folder or short name, the base model first
     test_data: Path | None = None
@@ -26,15 +36,13 @@ class EvaluateStage:
     cache_dir: Path | None = None  # runtime only: embeddings are keyed by model and text
 
     name: ClassVar[str] = "evaluate"
-    key: ClassVar[str] = "evaluate"
-    section: ClassVar[str] = "evaluate"
-    outputs: ClassVar[tuple[str, ...]] = ("metrics.json",)
+    artifacts: ClassVar[tuple[str, ...]] = ("metrics", "per_query", "agreement")
 
     def fingerprint_config(self) -> dict:
         return {**results_dump(self.config), "models": self.models}
 
     def recorded_config(self) -> dict:
-        return self.fingerprint_config()
+        return {**self.config.model_dump(mode="json"), "models": self.models}
 
     def inputs(self) -> dict[str, Path]:
         found = {f"model:{n}": Path(m) for n, m in self.models.items() if Path(m).exists()}
@@ -61,7 +69,69 @@ def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, 
                                             for p in (test_data, lists_path, corpus_path,
                                                       cache_dir)))
     outcome = run_stage(stage, out_dir)
-    return read_json(Path(out_dir) / "metrics.json") if outcome.skipped else outcome.value
+    skipped = outcome.skipped
+    return read_json(Path(out_dir) / artifact_file("metrics")) if skipped else outcome.value
+
+
+@dataclass
+class RetrieverEvalStage(Stage):
+    """``corpusfit eval``: any retrievers (specs) on a BEIR collection -> run files,
+    ``metrics.json`` and ``per_query.json``; up to date while specs, settings, test data
+    and every model folder or run file named in a spec are unchanged."""
+
+    config: EvaluateConfig
+    specs: list[str]
+    test_data: Path
+    baseline: str | None = None
+    cache_dir: str | None = None  # runtime only: embeddings are keyed by model and text
+
+    name: ClassVar[str] = "evaluate"
+    artifacts: ClassVar[tuple[str, ...]] = ("metrics", "per_query")
+
+    def fingerprint_config(self) -> dict:
+        return {**results_dump(self.config), "retrievers": self.specs,
+                "baseline": self.baseline}
+
+    def recorded_config(self) -> dict:
+        return {**self.config.model_dump(mode="json"), "retrievers": self.specs,
+                "baseline": self.baseline}
+
+    def inputs(self) -> dict[str, Path]:
+        parts = {p for spec in self.specs for p in spec.removeprefix("rrf:").split("+")}
+        found = {f"retriever:{p}": Path(p) for p in sorted(parts) if Path(p).exists()}
+        return {"test_data": self.test_data, **found}
+
+    def run(self, ctx: StageContext) -> StageResult:
+        results = evaluate_retrievers(self.config, self.test_data, self.specs, self.baseline,
+                                      self.cache_dir)
+        save_results(ctx.out, results.pop("_runs"), results)
+        return StageResult({"retrievers": len(self.specs)}, value=results)
+
+
+def evaluate_retrievers(config: EvaluateConfig, test_data: Path, specs: list[str],
+                        baseline: str | None = None, cache_dir: str | None = None) -> dict:
+    """Metrics of every retriever ``spec`` on ``test_data`` (``config.split``), with a
+    paired test against ``baseline`` (default: the first spec); ``_runs`` holds the runs."""
+    data = load_beir(test_data, config.split)
+    logger.info("%s: %d documents, %d judged queries", test_data, len(data.corpus),
+                len(data.queries))
+    harness = Harness(data, config.retrieval(cache_dir))
+    runs = {spec: harness.run(spec) for spec in specs}
+    results = evaluate_runs(data.qrels, runs, baseline=baseline or specs[0])
+    return {**results, "_runs": runs}
+
+
+def run_eval(config: EvaluateConfig, test_data: str | Path, specs: list[str],
+             out: str | Path | None = None, baseline: str | None = None,
+             cache_dir: str | None = None, force: bool = False) -> dict:
+    """Evaluate retrievers; with ``out``, into that folder unless it is up to date."""
+    if out is None:
+        results = evaluate_retrievers(config, Path(test_data), specs, baseline, cache_dir)
+        results.pop("_runs")
+        return results
+    stage = RetrieverEvalStage(config, list(specs), Path(test_data), baseline, cache_dir)
+    outcome = run_stage(stage, out, force=force)
+    return read_json(Path(out) / artifact_file("metrics")) if outcome.skipped else outcome.value
 
 
 def steps(layout: RunLayout) -> list[Step]:
@@ -71,9 +141,7 @@ def steps(layout: RunLayout) -> list[Step]:
     for name, folder in zip(["specialized", *variants], trained):
         models[name] = str(folder)
     test_data = layout.config.evaluation_data()
-    label = layout.dir("label")
     stage = EvaluateStage(layout.section("evaluate"), models,
                           Path(test_data) if test_data is not None else None,
-                          label / "lists.jsonl", layout.dir("ingest") / "corpus.jsonl",
-                          layout.cache_dir)
-    return [Step(stage, layout.dir("evaluate"), [*trained, label])]
+                          layout.artifact("lists"), layout.artifact("corpus"), layout.cache_dir)
+    return [Step(stage, layout.dir("evaluate"), [*trained, layout.dir("label")])]

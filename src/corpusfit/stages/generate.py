@@ -7,34 +7,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from corpusfit.data.artifacts import artifact_file
 from corpusfit.generate.config import GenerateConfig
-from corpusfit.generate.runner import QUERIES, REJECTED, generate_queries
+from corpusfit.generate.runner import generate_queries
 from corpusfit.generate.stats import GenerateSummary, summarize
 from corpusfit.generate.types import resolve_types
-from corpusfit.stages.base import StageContext, StageResult, run_stage
+from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 
 
 @dataclass
-class GenerateStage:
+class GenerateStage(Stage):
+    """The ingest folder's sampled passages -> ``queries.jsonl`` and ``rejected.jsonl``."""
+
     config: GenerateConfig
     ingest_dir: Path
     progress: bool = True  # runtime only: not part of the fingerprint
 
     name: ClassVar[str] = "generate"
-    key: ClassVar[str] = "generate"
-    section: ClassVar[str] = "generate"
-    outputs: ClassVar[tuple[str, ...]] = (QUERIES,)
+    artifacts: ClassVar[tuple[str, ...]] = ("queries", "rejected")
 
     def fingerprint_config(self) -> dict:
+        # Also the recorded config minus runtime-only fields; GenerateConfig.fingerprint
+        # adds the one key 0.1.0 hashed for every backend, so those hashes still hold.
         return self.config.fingerprint()
 
     def recorded_config(self) -> dict:
         return self.config.model_dump(exclude={"backend": {"api_key"}})
 
     def inputs(self) -> dict[str, Path]:
-        found = {"corpus": self.ingest_dir / "corpus.jsonl",
-                 "sampled": self.ingest_dir / "sampled.txt"}
+        found = {"corpus": self.ingest_dir / artifact_file("corpus"),
+                 "sampled": self.ingest_dir / artifact_file("sampled")}
         if self.config.type_file:
             found["type_file"] = Path(self.config.type_file)
         return found
@@ -53,7 +56,8 @@ def run_generate(config: GenerateConfig, ingest_dir: str | Path, out: str | Path
     outcome = run_stage(stage, out, force=force)
     if outcome.skipped:
         types = [t.name for t in resolve_types(config.types, config.type_file)]
-        return summarize(Path(out) / QUERIES, Path(out) / REJECTED, types)
+        return summarize(Path(out) / artifact_file("queries"),
+                         Path(out) / artifact_file("rejected"), types)
     return outcome.value
 
 

@@ -8,26 +8,19 @@ from pathlib import Path
 from typing import ClassVar
 
 from corpusfit.data.ingest import IngestConfig, ingest_corpus
-from corpusfit.stages.base import StageContext, StageResult, run_stage
+from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 
 
 @dataclass
-class IngestStage:
+class IngestStage(Stage):
+    """A corpus in any supported format -> the ingest artifacts."""
+
     config: IngestConfig
     corpus: Path
 
     name: ClassVar[str] = "ingest"
-    key: ClassVar[str] = "ingest"
-    section: ClassVar[str] = "ingest"
-    outputs: ClassVar[tuple[str, ...]] = ("corpus.jsonl", "duplicates.jsonl", "heldout.txt",
-                                          "sampled.txt")
-
-    def fingerprint_config(self) -> dict:
-        return self.config.model_dump()
-
-    def recorded_config(self) -> dict:
-        return self.config.model_dump()
+    artifacts: ClassVar[tuple[str, ...]] = ("corpus", "duplicates", "heldout", "sampled")
 
     def inputs(self) -> dict[str, Path]:
         found = {"corpus": Path(self.corpus)}

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from corpusfit.stages.base import StageContext, StageResult, run_stage
+from corpusfit.data.artifacts import artifact_file
+from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.teach.config import LabelConfig
-from corpusfit.teach.label import LISTS, label_candidates
+from corpusfit.teach.label import label_candidates
 
 
 @dataclass
@@ -28,11 +29,13 @@ class LabelResult:
 
     @property
     def lists_path(self) -> Path:
-        return self.out_dir / LISTS
+        return self.out_dir / artifact_file("lists")
 
 
 @dataclass
-class LabelStage:
+class LabelStage(Stage):
+    """Mined candidates + corpus -> ``lists.jsonl`` (teacher-scored training lists)."""
+
     config: LabelConfig
     candidates: Path
     corpus: Path
@@ -40,15 +43,10 @@ class LabelStage:
     embedding_cache: Path | None = None
 
     name: ClassVar[str] = "label"
-    key: ClassVar[str] = "label"
-    section: ClassVar[str] = "label"
-    outputs: ClassVar[tuple[str, ...]] = (LISTS,)
+    artifacts: ClassVar[tuple[str, ...]] = ("lists",)
 
-    def fingerprint_config(self) -> dict:
-        return self.config.model_dump(mode="json")
-
-    def recorded_config(self) -> dict:
-        return self.config.model_dump(mode="json")
+    def legacy_configs(self) -> list[dict]:
+        return [self.config.model_dump(mode="json")]  # 0.1.0 hashed runtime fields too
 
     def inputs(self) -> dict[str, Path]:
         return {"candidates": Path(self.candidates), "corpus": Path(self.corpus)}
@@ -80,10 +78,9 @@ def run_label(config: LabelConfig, candidates: str | Path, corpus: str | Path,
 
 
 def steps(layout: RunLayout) -> list[Step]:
-    ingest, mine = layout.dir("ingest"), layout.dir("mine")
     # The score cache lives outside the stage folder: --force label or a changed
     # filter rescores nothing the teacher already scored.
-    stage = LabelStage(layout.section("label"), mine / "candidates.jsonl",
-                       ingest / "corpus.jsonl", cache_dir=layout.cache_dir / "scores",
+    stage = LabelStage(layout.section("label"), layout.artifact("candidates"),
+                       layout.artifact("corpus"), cache_dir=layout.cache_dir / "scores",
                        embedding_cache=layout.cache_dir)
-    return [Step(stage, layout.dir("label"), [mine, ingest])]
+    return [Step(stage, layout.dir("label"), [layout.dir("mine"), layout.dir("ingest")])]

@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpusfit.data.artifacts import ARTIFACTS
 from corpusfit.errors import CorpusfitError
 
 STAGES = ("ingest", "generate", "mine", "label", "train", "evaluate", "report")
 FOLDERS = {"ingest": "01-ingest", "generate": "02-generate", "mine": "03-mine",
            "label": "04-label", "train": "05-train", "evaluate": "06-evaluate",
            "report": "07-report"}
+
+
+def artifact_path(run_dir: str | Path, name: str) -> Path:
+    """The file of artifact ``name`` in a run directory (``lists`` -> 04-label/lists.jsonl)."""
+    a = ARTIFACTS[name]
+    return Path(run_dir) / FOLDERS[a.stage] / a.file
 
 
 def check_stage_name(name: str) -> str:
@@ -29,7 +36,12 @@ class RunLayout:
     root: Path
 
     def dir(self, stage: str, variant: str | None = None) -> Path:
+        """The folder of ``stage`` (of one train variant) in the run directory."""
         return self.root / (FOLDERS[stage] + (f"-{variant}" if variant else ""))
+
+    def artifact(self, name: str) -> Path:
+        """Where artifact ``name`` (:data:`ARTIFACTS`) lies: its stage's folder / its file."""
+        return artifact_path(self.root, name)
 
     @property
     def cache_dir(self) -> Path:
@@ -37,6 +49,7 @@ class RunLayout:
         return self.root / "cache"
 
     def section(self, stage: str) -> Any:
+        """The config section a stage reads (``train`` for every train variant)."""
         section = getattr(self.config, stage, None)
         if section is None:
             raise CorpusfitError(f"the config has no '{stage}' section")

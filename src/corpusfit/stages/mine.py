@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from corpusfit.fields import results_dump
-from corpusfit.retrieve.mine import CANDIDATES, MineConfig, merge_shards, mine_candidates
-from corpusfit.stages.base import StageContext, StageResult, fingerprint_of, run_stage
+from corpusfit.data.artifacts import artifact_file
+from corpusfit.retrieve.mine import MineConfig, merge_shards, mine_candidates
+from corpusfit.stages.base import Stage, StageContext, StageResult, fingerprint_of, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 
 
@@ -25,11 +25,13 @@ class MineResult:
 
     @property
     def candidates_path(self) -> Path:
-        return self.out_dir / CANDIDATES
+        return self.out_dir / artifact_file("candidates")
 
 
 @dataclass
-class MineStage:
+class MineStage(Stage):
+    """Synthetic queries + corpus -> ``candidates.jsonl`` (fused candidates per query)."""
+
     config: MineConfig
     queries: Path
     corpus: Path
@@ -39,15 +41,7 @@ class MineStage:
     merge_shards: int | None = None  # join this many finished shards instead of mining
 
     name: ClassVar[str] = "mine"
-    key: ClassVar[str] = "mine"
-    section: ClassVar[str] = "mine"
-    outputs: ClassVar[tuple[str, ...]] = (CANDIDATES,)
-
-    def fingerprint_config(self) -> dict:
-        return results_dump(self.config)
-
-    def recorded_config(self) -> dict:
-        return self.config.model_dump(mode="json")
+    artifacts: ClassVar[tuple[str, ...]] = ("candidates",)
 
     def inputs(self) -> dict[str, Path]:
         found = {"queries": Path(self.queries), "corpus": Path(self.corpus)}
@@ -95,8 +89,7 @@ def merge_mine(config: MineConfig, queries: str | Path, corpus: str | Path,
 
 
 def steps(layout: RunLayout) -> list[Step]:
-    ingest, generate = layout.dir("ingest"), layout.dir("generate")
-    stage = MineStage(layout.section("mine"), generate / "queries.jsonl",
-                      ingest / "corpus.jsonl", heldout=ingest / "heldout.txt",
-                      duplicates=ingest / "duplicates.jsonl", cache_dir=layout.cache_dir)
-    return [Step(stage, layout.dir("mine"), [generate, ingest])]
+    a = layout.artifact
+    stage = MineStage(layout.section("mine"), a("queries"), a("corpus"), heldout=a("heldout"),
+                      duplicates=a("duplicates"), cache_dir=layout.cache_dir)
+    return [Step(stage, layout.dir("mine"), [layout.dir("generate"), layout.dir("ingest")])]

@@ -11,29 +11,23 @@ from typing import ClassVar
 from corpusfit.errors import DataError
 from corpusfit.report.render import write_report
 from corpusfit.report.sections import metric_rows
-from corpusfit.stages.base import StageContext, StageResult
-from corpusfit.stages.layout import FOLDERS, RunLayout, Step
+from corpusfit.stages.base import Stage, StageContext, StageResult
+from corpusfit.stages.layout import FOLDERS, RunLayout, Step, artifact_path
 from corpusfit.workspace import MANIFEST, read_json
 
 
 @dataclass
-class ReportStage:
+class ReportStage(Stage):
+    """A whole run directory -> ``report.md`` and ``report.html``. It has no config of its
+    own: it is redone whenever a stage before it ran."""
+
     run_dir: Path
 
     name: ClassVar[str] = "report"
-    key: ClassVar[str] = "report"
-    section: ClassVar[str] = "report"
-    outputs: ClassVar[tuple[str, ...]] = ("report.md", "report.html")
+    artifacts: ClassVar[tuple[str, ...]] = ("report_md", "report_html")
 
-    def fingerprint_config(self) -> dict:
-        # Nothing of its own: the report is redone whenever a stage before it ran.
-        return {"stage": "report"}
-
-    def recorded_config(self) -> dict:
-        return {}
-
-    def inputs(self) -> dict[str, Path]:
-        return {}
+    def legacy_configs(self) -> list[dict]:
+        return [{"stage": "report"}]
 
     def run(self, ctx: StageContext) -> StageResult:
         counts = write_report(self.run_dir, ctx.out,
@@ -48,7 +42,7 @@ def steps(layout: RunLayout, before: list[Step]) -> list[Step]:
 def final_rows(run_dir: str | Path) -> list[dict]:
     """The final table (one row per evaluated retriever) from the evaluate stage's metrics."""
     run_dir = Path(run_dir)
-    path = run_dir / FOLDERS["evaluate"] / "metrics.json"
+    path = artifact_path(run_dir, "metrics")
     if not path.exists():
         return []
     out = []

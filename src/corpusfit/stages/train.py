@@ -5,6 +5,7 @@ variant (``train``, ``train-infonce`` ...) (the work is
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,16 @@ from corpusfit.config import variant_train_config
 from corpusfit.fields import results_dump
 from corpusfit.models import resolve_model
 from corpusfit.retrieve.encoder import model_fingerprint
-from corpusfit.stages.base import StageContext, StageResult, run_stage
+from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import TrainResult, train_model
+from corpusfit.train.loop import STATE_DIR, TrainResult, train_model
 
 
 @dataclass
-class TrainStage:
+class TrainStage(Stage):
+    """Training lists + corpus + student -> a fine-tuned model folder (the stage folder)."""
+
     config: TrainConfig
     lists: Path
     corpus: Path
@@ -30,22 +33,21 @@ class TrainStage:
     show_progress: bool = True
 
     name: ClassVar[str] = "train"
-    section: ClassVar[str] = "train"
-    outputs: ClassVar[tuple[str, ...]] = ()
+    artifacts: ClassVar[tuple[str, ...]] = ("model",)
 
     def fingerprint_config(self) -> dict:
-        """Config without its runtime-only fields (where it runs) + the student's identity."""
+        """Config without its runtime-only fields + the student's identity (a model named
+        by a short name or hub id is no file to hash)."""
         conf = results_dump(self.config)
         conf["student_fingerprint"] = model_fingerprint(resolve_model(self.config.student))
         return conf
-
-    def recorded_config(self) -> dict:
-        return self.config.model_dump(mode="json")
 
     def inputs(self) -> dict[str, Path]:
         return {"lists": Path(self.lists), "corpus": Path(self.corpus)}
 
     def run(self, ctx: StageContext) -> StageResult:
+        if ctx.force:  # start over: an earlier run's checkpoint is not resumed
+            shutil.rmtree(ctx.out / STATE_DIR, ignore_errors=True)
         result = train_model(self.config, self.lists, self.corpus, ctx.out,
                              fingerprint=ctx.fingerprint, on_step=self.on_step,
                              show_progress=self.show_progress)
@@ -56,11 +58,12 @@ class TrainStage:
 
 def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: str | Path, *,
               on_step: Callable[[int], None] | None = None,
-              show_progress: bool = True) -> TrainResult:
-    """Train into ``out`` (resuming a checkpoint) unless it is up to date."""
+              show_progress: bool = True, force: bool = False) -> TrainResult:
+    """Train into ``out`` (resuming a checkpoint) unless it is up to date; ``force``
+    retrains from the base model."""
     stage = TrainStage(config, Path(lists), Path(corpus), on_step=on_step,
                        show_progress=show_progress)
-    outcome = run_stage(stage, out)
+    outcome = run_stage(stage, out, force=force)
     if outcome.skipped:
         return TrainResult.from_manifest(Path(out), outcome.manifest)
     return outcome.value
@@ -69,6 +72,7 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
 def steps(layout: RunLayout) -> list[Step]:
     """One step per variant: ``train`` and ``train-NAME`` for every config variant."""
     label, ingest = layout.dir("label"), layout.dir("ingest")
+    lists, corpus = layout.artifact("lists"), layout.artifact("corpus")
     out = []
     for variant in [None, *layout.config.variants]:
         cfg = (variant_train_config(layout.config, variant) if variant
@@ -76,7 +80,7 @@ def steps(layout: RunLayout) -> list[Step]:
         if cfg.cache_dir is None:
             # Share the base model's passage embeddings across arms and with evaluate.
             cfg = cfg.model_copy(update={"cache_dir": str(layout.cache_dir)})
-        stage = TrainStage(cfg, label / "lists.jsonl", ingest / "corpus.jsonl",
+        stage = TrainStage(cfg, lists, corpus,
                            key=f"train-{variant}" if variant else "train")
         out.append(Step(stage, layout.dir("train", variant), [label, ingest]))
     return out

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
@@ -153,9 +161,6 @@ class EnsembleTeacherConfig(_Teacher):
 TeacherConfig = Annotated[MemberConfig | EnsembleTeacherConfig, Field(discriminator="kind")]
 """A teacher: one model per kind, chosen by ``kind``; an unknown kind fails validation."""
 
-TEACHER_KINDS = ("cross-encoder", "t5", "llm-judge", "query-likelihood", "bm25", "dense",
-                 "ensemble")
-
 _TEACHER = TypeAdapter(TeacherConfig)
 
 
@@ -165,11 +170,11 @@ def teacher_config(data: dict | None = None, /, **fields: Any) -> TeacherConfig:
 
 
 def offline_teacher() -> TeacherConfig:
-    """The default offline teacher, chosen in ``benchmarks/results/teachers.md``.
+    """The default teacher (preset ``offline``): z(MiniLM cosine) + z(BM25).
 
-    z(MiniLM cosine) + z(BM25): it beats the MiniLM first stage on all three
-    shared collections and labels a demo's 30,000 pairs in seconds; the LLM
-    ensemble below ranks a little better where measured but costs hours of CPU.
+    An ensemble of the bundled MiniLM's cosine and BM25, each z-normalized per query and
+    summed; it runs offline in seconds on a CPU. Why it is the default:
+    ``benchmarks/results/defaults.md``.
     """
     return teacher_config(kind="ensemble", members=[{"kind": "dense", "model": "minilm"},
                                                     {"kind": "bm25"}])
@@ -185,6 +190,25 @@ def offline_ql_teacher() -> TeacherConfig:
 
 
 TEACHER_PRESETS = {"offline": offline_teacher, "offline-ql": offline_ql_teacher}
+"""Teachers by name: ``teacher: offline-ql`` in a config file, ``--teacher offline-ql``."""
+
+
+def teacher_value(value: Any) -> Any:
+    """A config's ``teacher`` as written -> a teacher mapping: a preset name expands to
+    its config, another name is a kind without settings (``bm25``)."""
+    if isinstance(value, str):
+        return TEACHER_PRESETS[value]() if value in TEACHER_PRESETS else {"kind": value}
+    return value
+
+
+def with_threads(cfg: TeacherConfig, threads: int) -> TeacherConfig:
+    """``cfg`` with ``n_threads`` set on every teacher (member) that runs on CPU threads."""
+    if cfg.kind == "ensemble":
+        return cfg.model_copy(update={"members": [with_threads(m, threads)
+                                                  for m in cfg.members]})
+    if "n_threads" in type(cfg).model_fields:
+        return cfg.model_copy(update={"n_threads": threads})
+    return cfg
 
 
 class LabelConfig(BaseModel):
@@ -211,7 +235,9 @@ class LabelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     teacher: TeacherConfig = Field(default_factory=offline_teacher,
-                                   description="the teacher (default: the offline ensemble)")
+                                   description="the teacher: a preset name (offline, "
+                                   "offline-ql), a kind name (bm25) or a full teacher config "
+                                   "(default: the offline preset)")
     score_depth: StrictInt = Field(30, ge=1, description="fused candidates scored per query (N)")
     list_size: StrictInt = Field(20, ge=1, description="passages kept per list, best first (L); "
                            "the only cut: training takes the lists as written")
@@ -225,7 +251,7 @@ class LabelConfig(BaseModel):
         "that percentile of all top scores; none: off")
     min_top_percentile: FiniteFloat | None = Field(25.0, ge=0, le=100,
                                              description="percentile of the top-score "
-                                                         "filter (null: off)")
+                                                         "filter (null or negative: off)")
     normalize_over: NormalizeOver = Field(
         "all_scored", description="scores whose norm_low/norm_high percentiles map to 0/1: "
         "all_scored = every scored candidate before filters and the cut (reference); "
@@ -235,4 +261,15 @@ class LabelConfig(BaseModel):
     dev_fraction: FiniteFloat = Field(0.1, ge=0, lt=1, description="share of source passages "
                                                              "whose queries go to dev")
     seed: StrictInt = Field(13, description="seed of the train/dev split")
-    chunk_queries: StrictInt = Field(32, ge=1, description="queries scored per cache flush")
+    chunk_queries: StrictInt = runtime_only(32, ge=1, description="queries scored per cache "
+                                                                  "flush")
+
+    @field_validator("teacher", mode="before")
+    @classmethod
+    def _teacher_by_name(cls, value: Any) -> Any:
+        return teacher_value(value)
+
+    @field_validator("min_top_percentile", mode="before")
+    @classmethod
+    def _negative_is_off(cls, value: Any) -> Any:
+        return None if isinstance(value, int | float) and value < 0 else value

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from corpusfit.data.artifacts import Candidates, load_artifact, write_artifact
+from corpusfit.data.artifacts import Candidates, artifact_file, load_artifact, write_artifact
 from corpusfit.errors import CorpusfitError
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import LabelConfig, TeacherConfig
@@ -23,13 +23,13 @@ from corpusfit.teach.scoring import CachedScorer
 
 logger = logging.getLogger(__name__)
 
-LISTS = "lists.jsonl"
+LISTS = artifact_file("lists")
 
 
 def _corpus_texts(corpus: str | Path) -> dict[str, str]:
     from corpusfit.data.readers import load_corpus
 
-    return {d: doc.full_text(" ") for d, doc in load_corpus(corpus).items()}
+    return {d: doc.full_text() for d, doc in load_corpus(corpus).items()}
 
 
 def _scored_docs(cand: Candidates, depth: int, texts: dict[str, str]) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import logging
 from pathlib import Path
 
-from corpusfit.version import __version__
 from corpusfit.train.card_meta import (
     METRICS_HEADING,
     front_matter,
@@ -16,6 +15,7 @@ from corpusfit.train.card_meta import (
     update_metrics,
 )
 from corpusfit.train.selection import kept_base_sentence
+from corpusfit.version import __version__
 from corpusfit.workspace import write_text
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from corpusfit.workspace import atomic_path, iter_jsonl_tolerant, write_jsonl
+from corpusfit.workspace import (
+    atomic_path,
+    fingerprint_matches,
+    iter_jsonl_tolerant,
+    write_jsonl,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +120,7 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     if not path.exists():
         return None
     meta = _read_meta(path)
-    if meta is None or meta.get("fingerprint") != fingerprint:
+    if meta is None or not fingerprint_matches(meta.get("fingerprint"), fingerprint):
         if meta is not None:
             logger.warning("%s belongs to another config or input; starting over", path)
         return None

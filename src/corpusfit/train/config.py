@@ -17,26 +17,26 @@ Warmup = Literal["reference", "fraction"]
 
 PAPER_LR = 2e-4
 PAPER_QUERIES_PER_STEP = 4096
-# sqrt-scaling the paper's lr to CPU-size batches goes below sentence-transformers' usual
-# fine-tuning lr; on Cranfield 2e-5 beat the scaled 1.25e-5 at 16 queries per step.
+# The smallest default lr: sqrt-scaling the paper's lr to CPU-size batches would go below
+# sentence-transformers' usual fine-tuning lr (measurements: benchmarks/results/defaults.md).
 LR_FLOOR = 2e-5
 # The CPU recipe (full mode on short lists) and the GPU one; see TrainConfig.
 CPU_PASSAGES, CPU_EPOCHS, GPU_EPOCHS = 4, 3, 10
 
 
 class LossConfig(BaseModel):
-    """Loss temperatures and the false-negative threshold (the paper's values but two).
+    """Temperatures of the loss terms and InfoNCE's false-negative threshold.
 
-    ``teacher_temperature`` is 0.1, not the paper's 0.3: the default offline teacher's
-    normalized scores are flat below the top passage, so at 0.3 its distribution gives the
-    top passage only ~36% of the mass on average (0.1: ~94%) and fitting it made MiniLM
-    worse on all three shared collections (tuned on Cranfield, confirmed on CISI and CACM:
-    benchmarks/results/quality.md). With a cross-encoder teacher, try the paper's 0.3.
+    The listwise term is KL(teacher || student) over one query's list: the teacher's
+    normalized scores divided by ``teacher_temperature`` and the student's cosines divided
+    by ``student_temperature``, each softmaxed over the list (L passages). InfoNCE
+    contrasts each query's source passage against every other passage of the batch
+    (queries_per_step x passages), cosines divided by ``infonce_temperature``, leaving out
+    passages the teacher scored above ``false_negative_ratio`` of its top score.
 
-    ``infonce_temperature`` is 0.05 (sentence-transformers' MNRL scale 20), not the paper's
-    0.01: with CPU-size batches (16 queries x 4 passages of in-batch negatives) the term
-    at 0.01 falls to ~1e-5 within an epoch and stops teaching anything, while at 0.05 it
-    keeps contrasting each query's source passage against the rest of the batch.
+    Two differ from the paper: ``teacher_temperature`` 0.1 (paper 0.3, suited to a
+    cross-encoder teacher's spread of scores) and ``infonce_temperature`` 0.05 (paper
+    0.01, suited to GPU-size batches); why: ``benchmarks/results/defaults.md``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,37 +54,23 @@ class LossConfig(BaseModel):
 class TrainConfig(BaseModel):
     """How to train a student on ``lists.jsonl``.
 
-    Defaults and why (benchmarks/results/quality.md, tuned on Cranfield only):
-    - ``objective`` = listwise KL + 1.0 InfoNCE (``LossConfig.infonce_temperature`` 0.05).
-      On Cranfield (140 passages, seed 1) it tied the earlier listwise + 0.1 InfoNCE at
-      0.01 (0.4064 vs 0.4062); on CACM it gained +0.031 nDCG@10 over the base model
-      (3 seeds, p = 0.002) where the earlier objective gained +0.026 (seed 1), and on CISI
-      +0.018 (seed 1) vs +0.008 (3 seeds).
-    - ``mode="auto"`` = full: both towers train. Query-only training (queries against
-      frozen base-model passage vectors) is cheap but barely moved the model: the default
-      gained -0.006 / +0.011 / +0.015 nDCG@10 on Cranfield / CISI / CACM, while full mode
-      on each list's top 4 passages for 3 epochs gained +0.008 / +0.008 / +0.022 (CACM
-      p = 0.04), seed 1.
-    - ``passages_per_query="auto"`` and ``epochs="auto"``: on a CPU the student trains on
-      each list's top 4 passages (the teacher's order) for 3 epochs, which makes full mode
-      affordable there (about 4 minutes for ~300 lists on 2 cores); on a GPU the whole
-      list (``label.list_size``, the paper's 20) for 10 epochs.
-    - ``max_minutes="auto"`` bounds a CPU run to 15 minutes (plus export): the lr schedule
-      then runs on the larger of step and time progress, so warmup and decay still complete.
-      Hitting a time budget makes a run depend on machine speed; set ``max_minutes=None``
-      for exactly repeatable runs.
-    - 16 queries per optimizer step. A few hundred lists then make ~30 optimizer steps per
-      epoch instead of ~8 at 64 (the default until 2026-11-30): on Cranfield the dev
-      listwise loss after 3 epochs fell to 0.359 instead of 0.374. GradCache keeps memory
-      flat at any size, so raise it for tens of thousands of lists.
-    - ``lr=None``: the paper's 2e-4 @ 4096 queries scaled by sqrt(batch ratio), but at
-      least 2e-5 (``LR_FLOOR``): at 16 queries the scaled 1.25e-5 gave Cranfield 0.4064,
-      2e-5 0.4088, 4e-5 0.4037 (seed 1). At 4096 queries it is the paper's 2e-4.
-    - ``hard_negative_slot=True``: a list cut to 4 passages keeps the teacher's top 3 and
-      the best-ranked passage below the false-negative threshold when the top 4 hold none
-      (60% of Cranfield's lists): otherwise InfoNCE masks all of them as likely false
-      negatives and has only in-batch negatives. With lr 2e-5, Cranfield 0.4108 vs 0.4088
-      without it (seed 1; 0.4073 vs 0.4064 at 1.25e-5).
+    It reads the label stage's lists (one query, its passages in teacher order and their
+    normalized scores), trains the student on the ``objective`` (loss name -> weight) for
+    ``epochs`` over batches of ``queries_per_step`` queries, scores each epoch on the dev
+    lists and keeps the best epoch, or the base model when it scores better. Use it as a
+    config section (``train:``) or ``TrainConfig(epochs=1)``; the ``auto`` values become
+    concrete for the device with :meth:`resolved`.
+
+    The defaults: listwise KL + 1.0 InfoNCE; ``mode="auto"`` = full (both towers train);
+    on a CPU each list's top 4 passages for 3 epochs and at most 15 minutes
+    (``passages_per_query``, ``epochs``, ``max_minutes`` = ``auto``; ``max_minutes=None``
+    for runs that do not depend on machine speed), on a GPU whole lists for 10 epochs; 16
+    queries per step (GradCache keeps memory flat, so raise it for tens of thousands of
+    lists); ``lr=None`` = the paper's 2e-4 at 4096 queries scaled by sqrt(batch ratio),
+    at least 2e-5 (``LR_FLOOR``); ``hard_negative_slot=True`` keeps one passage below the
+    false-negative threshold in a list cut to 4, so InfoNCE has a hard negative. The
+    measurements behind each (tuned on Cranfield, judged on CISI and CACM) are in
+    ``benchmarks/results/defaults.md``.
 
     Reference-faithful choices (the paper's released code), each switchable:
     - ``warmup="reference"``: warm up from lr 0 over max(``warmup_min_steps``,
@@ -168,10 +154,9 @@ class TrainConfig(BaseModel):
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
     device: str | None = runtime_only(None, description="cpu, cuda, cuda:1 ... (default: cuda "
                                                          "if available)")
-    precision: Precision = runtime_only("auto", description="auto = bf16 autocast on a bf16 GPU or "
-                                 "a CPU with AMX or AVX512_BF16 (measured: "
-                                 "benchmarks/results/precision.md), "
-                                 "else fp32; weights and the optimizer stay fp32")
+    precision: Precision = runtime_only("auto", description="auto = bf16 autocast on a bf16 "
+                                        "GPU or a CPU with AMX or AVX512_BF16, else fp32; "
+                                        "weights and the optimizer stay fp32")
 
     @model_validator(mode="before")
     @classmethod
@@ -225,7 +210,8 @@ class TrainConfig(BaseModel):
             return 15 * 60.0 if device_type == "cpu" else None
         return None if self.max_minutes is None else 60.0 * self.max_minutes
 
-    def resolved_mode(self, device_type: str) -> Literal["full", "query_only"]:
+    def resolved_mode(self) -> Literal["full", "query_only"]:
+        """``mode`` with ``auto`` made concrete: ``full`` on every device."""
         return "full" if self.mode == "auto" else self.mode
 
     def resolved(self, device_type: str) -> TrainConfig:
@@ -237,5 +223,5 @@ class TrainConfig(BaseModel):
         epochs = self.epochs
         if epochs == "auto":
             epochs = CPU_EPOCHS if cpu else GPU_EPOCHS
-        return self.model_copy(update={"mode": self.resolved_mode(device_type),
+        return self.model_copy(update={"mode": self.resolved_mode(),
                                        "passages_per_query": passages, "epochs": epochs})

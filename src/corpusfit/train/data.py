@@ -74,7 +74,7 @@ def cut_positions(scores: list[float], passages: int, negative_below: float | No
 
 
 def load_training_data(lists_path: str | Path, corpus_path: str | Path,
-                       title_sep: str = " ", passages: int | None = None,
+                       passages: int | None = None,
                        negative_below: float | None = None) -> TrainData:
     """Read and validate ``lists.jsonl`` against the corpus; errors name file and line.
 
@@ -103,7 +103,7 @@ def load_training_data(lists_path: str | Path, corpus_path: str | Path,
             if d not in data.key_of:
                 data.key_of[d] = len(data.doc_ids)
                 data.doc_ids.append(d)
-                data.doc_texts.append(corpus[d].full_text(title_sep))
+                data.doc_texts.append(corpus[d].full_text())
     if not data.train:
         raise DataError(lists_path, None, "no lists with split 'train'")
     logger.info("lists: %d train, %d dev queries over %d passages", len(data.train),

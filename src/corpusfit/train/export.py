@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corpusfit.models import resolve_model
 from corpusfit.train.card import write_card
@@ -15,7 +15,6 @@ from corpusfit.train.selection import selection_result
 from corpusfit.train.trainer import check_weights_finite
 
 if TYPE_CHECKING:
-    from corpusfit.train.loop import TrainResult, _Session
     from corpusfit.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -31,9 +30,13 @@ def _move_into(src: Path, dst: Path) -> None:
     src.rmdir()
 
 
-def finalize(tr: Trainer, run: _Session, out: Path, mode: str, state: TrainState,
-             result: TrainResult) -> None:
-    """Best weights (the base model's when it won) -> model folder and card."""
+def finalize(tr: Trainer, run: Any, out: Path, mode: str, state: TrainState,
+             result: Any) -> None:
+    """Best weights (the base model's when it won) -> model folder and card.
+
+    ``run`` is the loop's session and ``result`` its ``TrainResult`` (not imported here:
+    :mod:`corpusfit.train.loop` imports this module).
+    """
     from corpusfit.train.evaluation import evaluate_student
 
     cfg, encoder = run.cfg, tr.encoder

@@ -168,7 +168,7 @@ def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, devic
     encoder = DenseEncoder.load(config.student, device=device, precision=config.precision,
                                 query_max_length=config.query_max_length,
                                 passage_max_length=config.passage_max_length)
-    mode = config.resolved_mode(encoder.device.type)
+    mode = config.resolved_mode()
     bank = None
     if mode == "query_only":  # before any checkpoint is loaded: these are base-model vectors
         cache = config.cache_dir or state_dir / "cache"

@@ -36,25 +36,24 @@ FORMATS: tuple[Format, ...] = ("sentence-transformers", "flagembedding", "beir")
 
 
 @dataclass(frozen=True)
-class ExportOptions:
+class ListFormatOptions:
     negatives: int | None = None  # sentence-transformers columns; None: the shortest list's
     raw_scores: bool = False
-    title_sep: str = " "
 
 
-def _scores(rec: TrainingList, opts: ExportOptions) -> list[float]:
+def _scores(rec: TrainingList, opts: ListFormatOptions) -> list[float]:
     return list(rec.raw_scores if opts.raw_scores else rec.scores)
 
 
-def _texts(rec: TrainingList, corpus: dict, path: Path, sep: str) -> list[str]:
+def _texts(rec: TrainingList, corpus: dict, path: Path) -> list[str]:
     missing = [d for d in rec.doc_ids if d not in corpus]
     if missing:
         raise DataError(path, None, f"query {rec.qid} lists doc id {missing[0]!r}, which is "
                                     "not in the corpus")
-    return [corpus[d].full_text(sep) for d in rec.doc_ids]
+    return [corpus[d].full_text() for d in rec.doc_ids]
 
 
-def st_rows(lists: list[TrainingList], texts: dict[str, list[str]], opts: ExportOptions,
+def st_rows(lists: list[TrainingList], texts: dict[str, list[str]], opts: ListFormatOptions,
             negatives: int) -> tuple[list[dict], int]:
     """(rows with ``negatives`` negative columns, lists too short to fill them)."""
     rows, short = [], 0
@@ -71,7 +70,7 @@ def st_rows(lists: list[TrainingList], texts: dict[str, list[str]], opts: Export
 
 
 def flag_rows(lists: list[TrainingList], texts: dict[str, list[str]],
-              opts: ExportOptions) -> list[dict]:
+              opts: ListFormatOptions) -> list[dict]:
     out = []
     for rec in lists:
         passages, scores = texts[rec.qid], _scores(rec, opts)
@@ -100,22 +99,22 @@ def _write_beir(lists: list[TrainingList], corpus_path: Path, out: Path) -> dict
     return counts
 
 
-def export_lists(lists_path: str | Path, corpus_path: str | Path, out: str | Path,
-                 fmt: Format, opts: ExportOptions | None = None) -> dict:
+def write_list_formats(lists_path: str | Path, corpus_path: str | Path, out: str | Path,
+                       fmt: Format, opts: ListFormatOptions | None = None) -> dict:
     """Write ``lists_path`` (with passage texts from ``corpus_path``) as ``fmt`` into ``out``.
 
     Returns counts: rows written per split and lists left out.
     """
-    opts = opts or ExportOptions()
+    opts = opts or ListFormatOptions()
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format '{fmt}' (known: {', '.join(FORMATS)})")
+        raise ConfigError(f"unknown list format '{fmt}' (known: {', '.join(FORMATS)})")
     lists_path, corpus_path, out = Path(lists_path), Path(corpus_path), Path(out)
     lists = load_artifact(lists_path, TrainingList)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "beir":
         return {"queries": len(lists), **_write_beir(lists, corpus_path, out)}
     corpus = load_corpus(corpus_path)
-    texts = {r.qid: _texts(r, corpus, lists_path, opts.title_sep) for r in lists}
+    texts = {r.qid: _texts(r, corpus, lists_path) for r in lists}
     counts: dict = {}
     negatives = opts.negatives
     if negatives is None and lists:
