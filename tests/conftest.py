@@ -60,6 +60,12 @@ def tiny_beir(tmp_path) -> Path:
     return make_tiny_beir(tmp_path / "beir")
 
 
+@pytest.fixture(scope="session")
+def tiny_beir_factory():
+    """Write the tiny BEIR collection into a folder (for fixtures wider than a test)."""
+    return make_tiny_beir
+
+
 def make_tiny_beir(folder: Path) -> Path:
     """Write the tiny BEIR collection of :func:`tiny_beir` into ``folder``."""
     (folder / "qrels").mkdir(parents=True)

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_beir
 from test_layers import LAYERS, SRC
 
 from corpusfit.stages.layout import artifact_path
@@ -84,11 +83,11 @@ evaluate:
 
 
 @pytest.fixture(scope="module")
-def readme_run(tmp_path_factory, tiny_bert):
+def readme_run(tmp_path_factory, tiny_bert, tiny_beir_factory):
     """The README's example, run as written in a folder holding a tiny corpusfit.yaml
     (a templated generator, BM25 teacher and tiny random student)."""
     folder = tmp_path_factory.mktemp("readme")
-    corpus = make_tiny_beir(folder / "beir")
+    corpus = tiny_beir_factory(folder / "beir")
     (folder / "corpusfit.yaml").write_text(TINY.format(corpus=corpus, bert=tiny_bert))
     code = re.search(r"```python\n(.*?)```", _section("Python API"), re.S).group(1)
     scope: dict = {}

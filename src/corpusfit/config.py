@@ -193,7 +193,18 @@ def validate_config(data: dict, source: str = "config") -> RootSettings:
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 base: dict | None = None) -> RootSettings:
-    """Read YAML (if any), apply ``--set`` overrides, validate."""
+    """The pipeline config: the YAML file (if any), then ``--set`` overrides, validated once.
+
+    Args:
+        path: a pipeline config file (``corpusfit init`` writes one), or None.
+        overrides: ``KEY=VALUE`` texts with dotted keys (``train.lr=1e-4``), values as YAML.
+        base: keys under the file's (e.g. a benchmark's shared settings).
+
+    Returns:
+        The root model: ``corpus``, ``test_data``, ``run_dir``, ``variants`` and one
+        section per stage (``config.train`` is a ``TrainConfig``). Any problem is one
+        ``ConfigError`` naming the file and the dotted keys.
+    """
     data = dict(base or {})
     if path is not None:
         data.update(read_yaml(path))

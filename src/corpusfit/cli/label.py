@@ -19,11 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_out(p, "output folder (lists.jsonl, manifest.json)")
     add_stage_options(p, "label")
     teacher = p.add_mutually_exclusive_group()
-    key_flag(teacher, "--teacher", "teacher", type=_teacher_value,
+    key_flag(teacher, "--teacher", "teacher", type=_teacher_value, metavar="NAME",
              help="a preset: offline (the default: z(MiniLM)+z(BM25)) or offline-ql (+ SmolLM2 "
                   "query likelihood), or a kind: cross-encoder, t5, llm-judge, "
                   "query-likelihood, bm25, dense (the config's `teacher` takes the same values)")
     key_flag(teacher, "--teacher-config", "teacher", dest="teacher_file", type=_teacher_file,
+             metavar="FILE",
              help="YAML/JSON file with a full teacher config")
     key_flag(p, "--teacher-model", "teacher.model", help="model of a single-kind teacher")
     # Not --depth: that is how many passages a retriever returns (mine, eval).

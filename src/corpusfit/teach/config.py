@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -214,6 +215,11 @@ def with_threads(cfg: TeacherConfig, threads: int) -> TeacherConfig:
 class LabelConfig(BaseModel):
     """label: teacher-score each query's fused candidates into training lists.
 
+    Input: ``candidates.jsonl`` (per synthetic query, the fused candidate ids from the
+    mine stage) and the corpus; output: ``lists.jsonl``, per kept query ``list_size``
+    doc ids best first with normalized scores in [0, 1], the teacher's raw scores and a
+    ``train``/``dev`` split. Use it as the ``label:`` section or ``LabelConfig(...)``.
+
     The steps, in order (reference = the paper's released code):
     1. score the fused top ``score_depth`` (+ the source passage); the reference scores
        100 and drops queries with fewer than ``min_candidates`` = 20 scored candidates
@@ -223,12 +229,12 @@ class LabelConfig(BaseModel):
        score is below the ``min_top_percentile``-th percentile of *all* scores of every
        scored candidate of its query type (this drops few queries); ``top_scores`` drops
        one whose top score is below that percentile of all queries' top scores (all types
-       pooled; the earlier default, it drops about a quarter); ``none`` keeps all;
+       pooled; it drops more queries); ``none`` keeps all;
     4. min-max normalization, ``normalize_over``: ``all_scored`` maps the ``norm_low`` /
        ``norm_high`` percentiles of every scored candidate of every query (before any
        filter and before cutting lists to ``list_size``: the reference) to 0 / 1,
        clipped; ``kept_lists`` takes them over the kept lists' top ``list_size`` scores
-       only, after filtering (the earlier default);
+       only, after filtering;
     5. keep ``list_size`` passages; split train/dev by source passage.
     """
 
@@ -272,4 +278,5 @@ class LabelConfig(BaseModel):
     @field_validator("min_top_percentile", mode="before")
     @classmethod
     def _negative_is_off(cls, value: Any) -> Any:
-        return None if isinstance(value, int | float) and value < 0 else value
+        negative = isinstance(value, int | float) and -math.inf < value < 0  # -inf: an error
+        return None if negative else value

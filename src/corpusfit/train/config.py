@@ -76,7 +76,7 @@ class TrainConfig(BaseModel):
     - ``warmup="reference"``: warm up from lr 0 over max(``warmup_min_steps``,
       ``warmup_epochs`` of an epoch) optimizer steps (capped at half the planned steps so
       that a short run still decays), then decay linearly to ``final_lr_ratio`` at the
-      last planned step. ``"fraction"``: the earlier rule, warmup over ``warmup_ratio`` of
+      last planned step. ``"fraction"``: warmup over ``warmup_ratio`` of
       the planned steps, starting at 1/warmup of the peak.
     - ``dropout=0.0``: every dropout probability of the student (its transformer config
       and its modules) is set to this value for training; the reference trains without
