@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corpusfit.data.artifacts import artifact_file
 from corpusfit.data.schema import Qrels
 from corpusfit.evaluate.metrics import MEASURES, per_query
 from corpusfit.evaluate.significance import paired_test
@@ -58,6 +59,7 @@ def save_results(folder: Path, runs: dict[str, TrecRun], results: dict) -> None:
         results["retrievers"][spec]["run_file"] = path.name
         write_trec_run(path, run, tag=name)
     per_q = results.get("per_query") or {}
-    write_json(folder / "per_query.json", {"metric": PRIMARY, "retrievers": {
+    write_json(folder / artifact_file("per_query"), {"metric": PRIMARY, "retrievers": {
         results["retrievers"][spec]["name"]: values for spec, values in per_q.items()}})
-    write_json(folder / "metrics.json", {k: v for k, v in results.items() if k != "per_query"})
+    write_json(folder / artifact_file("metrics"),
+               {k: v for k, v in results.items() if k != "per_query"})
