@@ -34,15 +34,13 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from corpusfit import run_generate, run_ingest, run_mine
 from corpusfit.data.ingest import IngestConfig
 from corpusfit.evaluate.tables import markdown_table, text_table
 from corpusfit.generate import GenerateConfig, backend_config
 from corpusfit.generate.config import SamplingConfig
 from corpusfit.generate.types import BUILTIN_TYPES
 from corpusfit.retrieve.mine import MineConfig
-from corpusfit.stages.generate import run_generate
-from corpusfit.stages.ingest import run_ingest
-from corpusfit.stages.mine import run_mine
 from corpusfit.workspace import iter_jsonl_tolerant, write_text
 
 ROOT = Path(__file__).resolve().parents[1]

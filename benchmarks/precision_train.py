@@ -19,11 +19,11 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
+    from corpusfit import run_train
     from corpusfit.data.readers import load_beir
     from corpusfit.evaluate.harness import Harness
     from corpusfit.evaluate.metrics import evaluate
     from corpusfit.retrieve.settings import RetrievalSettings
-    from corpusfit.stages.train import run_train
     from corpusfit.train.config import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -105,7 +105,7 @@ NOTES = [
 
 def prepare(data_dir: Path, args) -> Path:
     """Generate, mine and label for one collection (skipped when done); its run dir."""
-    from corpusfit.config import load_config
+    from corpusfit import load_config
     from corpusfit.pipeline import run_pipeline
 
     run_dir = args.workdir / data_dir.name
@@ -183,9 +183,9 @@ def arm_is_current(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
 
 def train_arm(arm: str, run_dir: Path, out: Path, seed: int, args) -> bool:
     """Train one arm unless its model is complete; True when it (re)trained."""
+    from corpusfit import run_train
     from corpusfit.data.artifacts import TrainingList, load_artifact
     from corpusfit.data.readers import load_corpus
-    from corpusfit.stages.train import run_train
     from corpusfit.workspace import manifest_matches, write_manifest
 
     kind, overrides, lists_path, corpus_path = arm_inputs(arm, run_dir, out, seed, write=True)

@@ -29,6 +29,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 # corpusfit modules imported here do not import torch; heavy ones are imported per trial.
+from corpusfit import run_generate, run_ingest, run_mine
 from corpusfit.data.ingest import IngestConfig
 from corpusfit.data.readers import load_beir, load_corpus
 from corpusfit.evaluate.tables import markdown_table, text_table
@@ -40,9 +41,6 @@ from corpusfit.retrieve import mine
 from corpusfit.retrieve.bm25 import BM25Index
 from corpusfit.retrieve.index import DenseIndex
 from corpusfit.retrieve.trec import ranked
-from corpusfit.stages.generate import run_generate
-from corpusfit.stages.ingest import run_ingest
-from corpusfit.stages.mine import run_mine
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import LabelConfig, offline_teacher, teacher_config
 from corpusfit.teach.normalization import weighted_zsum
