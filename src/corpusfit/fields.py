@@ -1,9 +1,14 @@
 """Field markers the config models share.
 
 A *runtime-only* field changes how fast or where work runs (threads, batch sizes,
-devices, caches, retries, secrets), never what it produces. It is marked on the
-field itself, and every fingerprint or cache key is the model's dump without
-those fields, so no list of names is kept by hand next to the model.
+devices, caches, retries, timeouts, secrets), never what it produces. It is marked on
+the field itself, and every fingerprint or cache key is the model's dump without
+those fields (:func:`results_dump`), so no list of names is kept by hand next to the
+model: a stage's fingerprint is its recorded config through :func:`results_dump`
+(:meth:`corpusfit.stages.base.Stage.fingerprint_config`), a teacher's score-cache key
+its identity the same way.
+
+Use it in a config model as ``n_threads: int | None = runtime_only(None, ge=1)``.
 """
 
 from __future__ import annotations
