@@ -75,7 +75,9 @@ def test_cached_equals_uncached_loss_and_gradients(st_model):
         grads.append((loss.item(), [p.grad.clone() for p in params]))
     (plain, g_plain), (cached, g_cached) = grads
     assert cached == pytest.approx(plain, rel=1e-6)
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g_plain, g_cached, strict=True))
+    # fp32 sums in another order (mini-batches): equal to a few ulps of gradients of size ~1
+    assert all(torch.allclose(a, b, rtol=1e-5, atol=1e-5)
+               for a, b in zip(g_plain, g_cached, strict=True))
 
 
 @pytest.mark.parametrize("make_loss", [
