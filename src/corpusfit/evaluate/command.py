@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="embedding cache folder (default: OUT/cache when --out is given)")
     p.add_argument("--baseline", default=None, metavar="SPEC",
                    help="significance of every retriever against this one (default: the first)")
+    add_chunk_flags(p)
     p.add_argument("--update-card", action="store_true",
                    help="write these numbers into the model card (README.md, model-index) of "
                         "every corpusfit model folder evaluated, as the pipeline's evaluate "
@@ -52,7 +53,7 @@ def config_from_args(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness
+    from corpusfit.evaluate.harness import build_harness, first_dense
     from corpusfit.evaluate.results import evaluate_runs, print_results, save_results
 
     config = config_from_args(args)
@@ -60,9 +61,12 @@ def main(args: argparse.Namespace) -> int:
     logger.info("%s: %d documents, %d judged queries", args.test_data, len(data.corpus),
                 len(data.queries))
     cache = args.cache_dir or (str(Path(args.out) / "cache") if args.out else None)
-    harness = Harness(data, config.retrieval(cache))
+    harness = build_harness(data, config.retrieval(cache), chunk_from_args(args),
+                            args.student or first_dense(args.retriever), config.aggregate,
+                            config.bm25_unit)
     runs = {spec: harness.run(spec) for spec in args.retriever}
     results = evaluate_runs(data.qrels, runs, baseline=args.baseline or args.retriever[0])
+    results["units"] = harness.describe()
     print_results(results)
     if args.update_card:
         update_cards(results, args.test_data, config.split)
@@ -82,3 +86,32 @@ def update_cards(results: dict, test_data: str, split: str) -> list[str]:
     updated = record_evaluation(models, {**results, "test_data": str(test_data), "split": split})
     print(f"model cards updated: {', '.join(updated) or 'none (no corpusfit model folder)'}")
     return updated
+
+
+def add_chunk_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that split the test documents into passages, as ``ingest`` splits a corpus."""
+    from corpusfit.cli_flags import config_flag
+    from corpusfit.data.chunking import ChunkConfig
+    from corpusfit.evaluate.stage import EvaluateConfig
+
+    config_flag(p, ChunkConfig, "mode", flag="--chunk")
+    config_flag(p, ChunkConfig, "max_tokens", flag="--chunk-tokens", metavar="N")
+    config_flag(p, ChunkConfig, "overlap", flag="--chunk-overlap", metavar="N")
+    config_flag(p, EvaluateConfig, "aggregate")
+    config_flag(p, EvaluateConfig, "bm25_unit")
+    p.add_argument("--student", default=None, help="the model whose tokens size the passages "
+                   "(default: the first model among the retrievers, else minilm)")
+
+
+def chunk_from_args(args: argparse.Namespace):
+    """The ChunkConfig of the --chunk* flags (their defaults where not given)."""
+    from pydantic import ValidationError
+
+    from corpusfit.cli_flags import config_values
+    from corpusfit.data.chunking import ChunkConfig
+    from corpusfit.errors import ConfigError, describe_validation
+
+    try:
+        return ChunkConfig.model_validate(config_values(args, ChunkConfig))
+    except ValidationError as e:
+        raise ConfigError(f"eval: {describe_validation(e)}") from None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from corpusfit.data.chunking import ChunkConfig
 from corpusfit.evaluate.stage import EvaluateConfig, evaluate_models
 from corpusfit.fields import results_dump
 from corpusfit.stages.base import StageContext, StageResult, run_stage
@@ -24,6 +25,7 @@ class EvaluateStage:
     lists: Path | None = None
     corpus: Path | None = None
     cache_dir: Path | None = None  # runtime only: embeddings are keyed by model and text
+    chunk: ChunkConfig | None = None  # the test documents split as ingest splits the corpus
 
     name: ClassVar[str] = "evaluate"
     key: ClassVar[str] = "evaluate"
@@ -31,7 +33,10 @@ class EvaluateStage:
     outputs: ClassVar[tuple[str, ...]] = ("metrics.json",)
 
     def fingerprint_config(self) -> dict:
-        return {**results_dump(self.config), "models": self.models}
+        found = {**results_dump(self.config), "models": self.models}
+        if self.chunk is not None:
+            found["chunk"] = results_dump(self.chunk)
+        return found
 
     def recorded_config(self) -> dict:
         return self.fingerprint_config()
@@ -46,7 +51,7 @@ class EvaluateStage:
     def run(self, ctx: StageContext) -> StageResult:
         metrics, counts, timings = evaluate_models(self.config, ctx.out, self.models,
                                                    self.test_data, self.lists, self.corpus,
-                                                   self.cache_dir)
+                                                   self.cache_dir, self.chunk)
         if metrics:  # the card of each model evaluated carries its numbers
             record_evaluation(self.models, metrics)
         return StageResult(counts, timings, metrics)
@@ -54,12 +59,13 @@ class EvaluateStage:
 
 def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
                  test_data: Path | None = None, lists_path: Path | None = None,
-                 corpus_path: Path | None = None, cache_dir: Path | None = None) -> dict:
+                 corpus_path: Path | None = None, cache_dir: Path | None = None,
+                 chunk: ChunkConfig | None = None) -> dict:
     """Evaluate ``models`` into ``out_dir`` unless up to date; returns the metrics
-    ({} without test data)."""
+    ({} without test data). ``chunk`` splits the test documents as ingest does."""
     stage = EvaluateStage(config, models, *(Path(p) if p is not None else None
                                             for p in (test_data, lists_path, corpus_path,
-                                                      cache_dir)))
+                                                      cache_dir)), chunk)
     outcome = run_stage(stage, out_dir)
     return read_json(Path(out_dir) / "metrics.json") if outcome.skipped else outcome.value
 
@@ -75,5 +81,5 @@ def steps(layout: RunLayout) -> list[Step]:
     stage = EvaluateStage(layout.section("evaluate"), models,
                           Path(test_data) if test_data is not None else None,
                           label / "lists.jsonl", layout.dir("ingest") / "corpus.jsonl",
-                          layout.cache_dir)
+                          layout.cache_dir, layout.section("ingest").chunk)
     return [Step(stage, layout.dir("evaluate"), [*trained, label])]
