@@ -239,7 +239,9 @@ def test_ingest_folder_written_by_the_old_run_ingest_is_up_to_date(tmp_path):
     config = IngestConfig(sample=2)
     counts = run_ingest(config, corpus, out)
     (out / ".pipeline.json").unlink()  # a stage command of an older version wrote none
-    old = stage_fingerprint(config.model_dump(), {"corpus": str(corpus)})
-    write_manifest(out, old, config.model_dump(), {"documents": -1})
+    # The ingest config of that version (no chunking settings: they came later).
+    before = {k: v for k, v in config.model_dump().items() if k != "chunk"}
+    old = stage_fingerprint(before, {"corpus": str(corpus)})
+    write_manifest(out, old, before, {"documents": -1})
     assert run_ingest(config, corpus, out) == {"documents": -1}  # skipped: old manifest read
     assert run_ingest(IngestConfig(sample=3), corpus, out) == {**counts, "sampled": 3}

@@ -174,23 +174,43 @@ def _join_headings(pieces: list[tuple[int, str]], text: str, tokens: PassageToke
     return out + ([carry] if carry is not None else [])
 
 
-def split_document(doc: Document, tokens: PassageTokens, overlap: int = 0,
-                   max_tokens: int | None = None) -> list[tuple[str, Document, PassageOrigin]]:
-    """``doc`` as (passage id, passage, origin) triples; one triple when it fits.
+def split_pieces(docs: list[Document], tokens: PassageTokens, overlap: int = 0,
+                 max_tokens: int | None = None) -> dict[str, list[tuple[int, str]]]:
+    """Document id -> (character offset, text) of its pieces; one piece when it fits.
 
     Pieces are cut a few tokens short of the room left by the title so that a heading
-    the splitter left alone can join the piece after it.
+    the splitter left alone can join the piece after it. Documents with the same room
+    are split in one call (semantic-text-splitter works through them in parallel).
     """
-    room = tokens.room(doc.title, max_tokens)
-    reserve = min(HEADING_RESERVE, room // 8)
-    pieces = _splitter(tokens, room - reserve, overlap).chunk_indices(doc.text) \
-        if doc.text else []
-    pieces = _join_headings(pieces, doc.text, tokens, room)
+    limit = max_tokens or tokens.max_length
+    lengths = tokens.counts([d.full_text() for d in docs])
+    out: dict[str, list[tuple[int, str]]] = {}
+    by_room: dict[int, list[Document]] = {}
+    for doc, n in zip(docs, lengths):
+        if n <= limit or not doc.text:
+            out[doc.id] = [(0, doc.text)]
+        else:
+            by_room.setdefault(tokens.room(doc.title, max_tokens), []).append(doc)
+    for room, group in by_room.items():
+        splitter = _splitter(tokens, room - min(HEADING_RESERVE, room // 8), overlap)
+        for doc, pieces in zip(group, splitter.chunk_all_indices([d.text for d in group])):
+            out[doc.id] = _join_headings(pieces, doc.text, tokens, room)
+    return out
+
+
+def _triples(doc: Document, pieces: list[tuple[int, str]]
+             ) -> list[tuple[str, Document, PassageOrigin]]:
     if len(pieces) <= 1:
         return [(doc.id, doc, PassageOrigin(doc.id, 0))]
     return [(f"{doc.id}#{i}", Document(f"{doc.id}#{i}", text, doc.title),
              PassageOrigin(doc.id, i, heading_path(doc.text, start + _lead(text))))
             for i, (start, text) in enumerate(pieces)]
+
+
+def split_document(doc: Document, tokens: PassageTokens, overlap: int = 0,
+                   max_tokens: int | None = None) -> list[tuple[str, Document, PassageOrigin]]:
+    """``doc`` as (passage id, passage, origin) triples; one triple when it fits."""
+    return _triples(doc, split_pieces([doc], tokens, overlap, max_tokens)[doc.id])
 
 
 def _lead(piece: str) -> int:
@@ -241,8 +261,9 @@ def chunk_corpus(docs: dict[str, Document], tokens: PassageTokens | None, config
     passages: dict[str, Document] = {}
     origin: dict[str, PassageOrigin] = {}
     n_split = 0
+    pieces = split_pieces(list(docs.values()), tokens, config.overlap, limit) if split else {}
     for doc in docs.values():
-        triples = split_document(doc, tokens, config.overlap, limit) if split else \
+        triples = _triples(doc, pieces[doc.id]) if split else \
             [(doc.id, doc, PassageOrigin(doc.id, 0))]
         n_split += len(triples) > 1
         for pid, passage, where in triples:

@@ -133,7 +133,8 @@ def _read_one(folder: Path, f: Path) -> Document:
         raise DataError(None, None, f"document id {doc_id!r} (from the file name) {why}")
     if not text.strip():
         raise DataError(None, None, "no text could be extracted")
-    return Document(doc_id, text.strip(), (title or f.stem.replace("_", " ")).strip())
+    title = (title or f.stem.replace("_", " ")).strip().rstrip("¶").strip()  # Sphinx's mark
+    return Document(doc_id, text.strip(), title)
 
 
 def read_folder(folder: Path) -> FolderRead:
