@@ -150,3 +150,22 @@ def test_gzipped_jsonl_corpus(tmp_path):
     assert counts["documents"] == 4
     assert [r["_id"] for r in _jsonl(tmp_path / "out" / "corpus.jsonl")] == \
         [f"g{i}" for i in range(4)]
+
+
+def test_ingest_command_chunk_flags(tmp_path, capsys):
+    from corpusfit.cli import main as cli_main
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "manual.md").write_text(_manual())
+    assert cli_main(["ingest", "--corpus", str(folder), "--out", str(tmp_path / "whole"),
+                     "--chunk", "never"]) == 0
+    assert "passages 1 " in capsys.readouterr().out
+    assert cli_main(["ingest", "--corpus", str(folder), "--out", str(tmp_path / "small"),
+                     "--chunk-tokens", "64", "--chunk-overlap", "8"]) == 0
+    printed = capsys.readouterr().out
+    counts = json.loads((tmp_path / "small" / "manifest.json").read_text())["counts"]
+    assert counts["max_length"] == 64 and counts["over_max_length"] == 0
+    assert f"passages {counts['passages']} " in printed and counts["passages"] > 20
+    assert cli_main(["ingest", "--corpus", str(folder), "--out", str(tmp_path / "bad"),
+                     "--chunk-tokens", "64", "--chunk-overlap", "60"]) == 2

@@ -60,14 +60,27 @@ def _needs(module: str, package: str):
         raise DataError(None, None, f"reading this format needs {package} ({_EXTRA})") from None
 
 
+def _html_title(html: str, text: str) -> str:
+    """The page's first heading, else its ``<title>`` (trafilatura's own metadata pass
+    takes as long as the extraction itself)."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    from lxml import html as lxml_html
+
+    try:
+        return (lxml_html.fromstring(html).findtext(".//title") or "").strip()
+    except (ValueError, lxml_html.etree.ParserError):
+        return ""
+
+
 def read_html(path: Path) -> tuple[str, str]:
     """(Markdown text, title) of an HTML page through trafilatura."""
     trafilatura = _needs("trafilatura", "trafilatura")
     html = read_text(path, "HTML file")
     text = trafilatura.extract(html, output_format="markdown", include_tables=True,
-                               include_comments=False, favor_recall=True)
-    meta = trafilatura.extract_metadata(html)
-    return text or "", (meta.title if meta is not None and meta.title else "")
+                               include_comments=False, favor_recall=True) or ""
+    return text, _html_title(html, text)
 
 
 def read_pdf(path: Path) -> tuple[str, str]:

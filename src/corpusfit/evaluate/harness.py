@@ -44,7 +44,7 @@ class Harness(Retrievers):
 
     def __init__(self, data: BeirData, options: RetrievalSettings | None = None,
                  passages: ChunkedCorpus | None = None, aggregate: Aggregate = "maxp",
-                 bm25_unit: Bm25Unit = "document"):
+                 bm25_unit: Bm25Unit = "passage"):
         options = options or RetrievalSettings()
         ids = list(data.corpus)
         qids = list(data.queries)
@@ -98,7 +98,7 @@ def first_dense(specs: list[str]) -> str:
 
 def build_harness(data: BeirData, options: RetrievalSettings, chunk: ChunkConfig | None,
                   student: str, aggregate: Aggregate = "maxp",
-                  bm25_unit: Bm25Unit = "document") -> Harness:
+                  bm25_unit: Bm25Unit = "passage") -> Harness:
     """A Harness over ``data``, its documents split as ``chunk`` says with ``student``'s
     tokens (as ingest splits a corpus; ``chunk=None`` keeps documents whole)."""
     passages = None

@@ -45,9 +45,9 @@ class EvaluateConfig(BaseModel):
                                  "passages (as ingest.chunk splits the corpus): a document "
                                  "scores by its best passage (maxp), its first (firstp) or the "
                                  "sum of its retrieved passages (sum)")
-    bm25_unit: Bm25Unit = added_field("document", description="with split test documents, BM25 "
-                                "reads whole documents (document) or passages scored as "
-                                "`aggregate` says (passage)")
+    bm25_unit: Bm25Unit = added_field("passage", description="with split test documents, BM25 "
+                                      "reads their passages, scored as `aggregate` says "
+                                      "(passage), or whole documents (document)")
     bm25_language: Bm25Language = setting("bm25_language")
     bm25_stem: bool = setting("bm25_stem")
     batch_tokens: StrictInt = setting("batch_tokens", ge=256)
