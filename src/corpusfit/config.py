@@ -42,7 +42,9 @@ class RootSettings(BaseModel):
 
     corpus: Path = Field(
         description="the corpus to specialize on: a BEIR folder or corpus.jsonl, a TSV "
-                    "(id, text[, title]) or a folder of .txt/.md files")
+                    "(id, text[, title]) or a folder of documents (.txt/.md; .html/.pdf/.docx... "
+                    "with corpusfit[docs]); documents longer than the student reads are split "
+                    "into passages (ingest.chunk)")
     test_data: Path | None = Field(
         default=None,
         description="BEIR folder with queries.jsonl + qrels/ for the final evaluation; "

@@ -8,10 +8,12 @@ Any problem is a :class:`DataError` naming file and line, never a traceback.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
 import stat
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,21 +72,26 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def read_lines(path: str | os.PathLike, what: str = "file") -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file; a leading byte-order mark is dropped and
-    undecodable bytes are a DataError naming the line."""
+    """(line number, line) of a UTF-8 text file (gzip-compressed when its name ends in
+    ``.gz``); a leading byte-order mark is dropped and undecodable bytes are a DataError
+    naming the line."""
     path = regular_file(path, what)
     try:
-        f = open(path, "rb")
+        f = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
     except OSError as e:
         raise DataError(path, None, f"cannot read {what} ({e.strerror})") from None
     with f:
-        for i, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(path, i, f"not valid UTF-8 ({e.reason} at byte {e.start})") \
-                    from None
-            yield i, line.removeprefix("\ufeff") if i == 1 else line
+        i = 0
+        try:
+            for i, raw in enumerate(f, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(path, i, f"not valid UTF-8 ({e.reason} at byte "
+                                             f"{e.start})") from None
+                yield i, line.removeprefix("\ufeff") if i == 1 else line
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+            raise DataError(path, i + 1, f"not a readable gzip file ({e})") from None
 
 
 def read_text(path: str | os.PathLike, what: str = "file") -> str:

@@ -64,3 +64,14 @@ class SegfaultBackend(TemplatedBackend):
     def generate(self, requests: list[Request], sampling: SamplingConfig) -> list[Completion]:
         os.kill(os.getpid(), signal.SIGSEGV)
         return []
+
+
+class RecordingBackend(TemplatedBackend):
+    """The templated backend that keeps every request it was sent (in ``SEEN``)."""
+
+    name = "fake-recording"
+    SEEN: list[Request] = []
+
+    def generate(self, requests: list[Request], sampling: SamplingConfig) -> list[Completion]:
+        RecordingBackend.SEEN.extend(requests)
+        return super().generate(requests, sampling)

@@ -96,3 +96,35 @@ def test_first_line_strips_bullets_labels_and_quotes():
 def test_repetition_detector():
     assert is_repetitive("a b c a b c a b c".split())
     assert not is_repetitive("how does heat transfer depend on wall temperature".split())
+
+
+ZH_PASSAGE = "边界层在高马赫数的平板上被研究，风洞中测量了壁面的热传递和几种壁温下的热流。"
+
+
+@pytest.mark.parametrize("qtype,raw", [
+    ("question", "高马赫数下平板边界层的热传递是如何测量的？"),
+    ("claim", "壁温会改变风洞中测量的热流。"),
+    ("keywords", "边界层，热传递，马赫数，壁温"),
+    ("title", "高马赫数平板边界层的热传递"),
+    ("natural", "平板边界层热传递测量"),
+])
+def test_chinese_queries_are_not_too_short(types, qtype, raw):
+    cleaned = clean_output(raw, types[qtype], ZH_PASSAGE)
+    assert cleaned.accepted, cleaned.reason
+
+
+def test_chinese_output_is_still_checked(types):
+    assert clean_output("热传递？", types["question"], ZH_PASSAGE).reason == "too_short"
+    off = clean_output("图书馆的索引是怎样编制的？", types["question"], ZH_PASSAGE)
+    assert off.reason == "off_topic"
+    copied = clean_output(ZH_PASSAGE[:30] + "？", types["question"], ZH_PASSAGE)
+    assert copied.reason == "copies_passage"
+    long_one = clean_output("边界层" * 30 + "的热传递？", types["question"], ZH_PASSAGE)
+    assert long_one.reason in {"too_long", "repetition"}
+
+
+def test_japanese_question_is_accepted(types):
+    passage = "風洞で高マッハ数の平板境界層を調べ、壁面への熱伝達を測定した。"
+    query = "平板境界層の熱伝達はどのように測定されたか？"
+    cleaned = clean_output(query, types["question"], passage)
+    assert cleaned.accepted, cleaned.reason

@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="embedding cache folder (default: OUT/cache when --out is given)")
     p.add_argument("--baseline", default=None, metavar="SPEC",
                    help="significance of every retriever against this one (default: the first)")
+    add_chunk_flags(p)
     p.add_argument("--update-card", action="store_true",
                    help="write these numbers into the model card (README.md, model-index) of "
                         "every corpusfit model folder evaluated, as the pipeline's evaluate "
@@ -49,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     cache = args.cache_dir or (str(Path(args.out) / "cache") if args.out else None)
     results = run_eval(config, args.test_data, args.retriever, args.out, args.baseline, cache,
-                       force=args.force)
+                       force=args.force, chunk=chunk_from_args(args), student=args.student)
     print_results(results)
     if args.update_card:
         update_cards(results, args.test_data, config.split)
@@ -68,3 +69,40 @@ def update_cards(results: dict, test_data: str, split: str) -> list[str]:
     updated = record_evaluation(models, {**results, "test_data": str(test_data), "split": split})
     print(f"model cards updated: {', '.join(updated) or 'none (no corpusfit model folder)'}")
     return updated
+
+
+def add_chunk_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that split the test documents into passages, as ``ingest`` splits a corpus
+    (they are ingest's settings, so they are plain flags here, not evaluate keys)."""
+    import typing
+
+    from corpusfit.cli.flags import config_flag, field_help
+    from corpusfit.data.chunking import ChunkConfig
+    from corpusfit.evaluate.stage import EvaluateConfig
+
+    modes = typing.get_args(ChunkConfig.model_fields["mode"].annotation)
+    p.add_argument("--chunk", dest="chunk_mode", choices=modes, default=None,
+                   help=field_help(ChunkConfig, "mode"))
+    p.add_argument("--chunk-tokens", dest="chunk_max_tokens", type=int, default=None,
+                   metavar="N", help=field_help(ChunkConfig, "max_tokens"))
+    p.add_argument("--chunk-overlap", dest="chunk_overlap", type=int, default=None,
+                   metavar="N", help=field_help(ChunkConfig, "overlap"))
+    config_flag(p, EvaluateConfig, "aggregate")
+    config_flag(p, EvaluateConfig, "bm25_unit")
+    p.add_argument("--student", default=None, help="the model whose tokens size the passages "
+                   "(default: the first model among the retrievers, else minilm)")
+
+
+def chunk_from_args(args: argparse.Namespace):
+    """The ChunkConfig of the --chunk* flags (their defaults where not given)."""
+    from pydantic import ValidationError
+
+    from corpusfit.data.chunking import ChunkConfig
+    from corpusfit.errors import ConfigError, describe_validation
+
+    given = {k: v for k in ("mode", "max_tokens", "overlap")
+             if (v := getattr(args, f"chunk_{k}", None)) is not None}
+    try:
+        return ChunkConfig.model_validate(given)
+    except ValidationError as e:
+        raise ConfigError(f"eval: {describe_validation(e)}") from None

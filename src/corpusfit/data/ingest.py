@@ -1,6 +1,10 @@
 """The ingest stage: normalize a corpus, find near-duplicates, hold out and sample passages.
 
-Outputs (in ``out_dir``): ``corpus.jsonl`` (BEIR records with normalized whitespace),
+Documents longer than the student reads are first split into passages
+(:mod:`corpusfit.data.chunking`); every later stage works on passages.
+
+Outputs (in ``out_dir``): ``corpus.jsonl`` (BEIR records with normalized whitespace;
+the passages of a split document also carry ``doc_id``, ``position`` and ``headings``),
 ``duplicates.jsonl`` (``{"_id", "duplicate_of"}``), ``heldout.txt`` and ``sampled.txt``
 (one id per line; the passages the generate stage writes queries for).
 """
@@ -15,8 +19,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from corpusfit.data.chunking import ChunkConfig, ChunkedCorpus, PassageTokens, chunk_corpus
 from corpusfit.data.ids import read_id_file
-from corpusfit.data.readers import load_corpus
+from corpusfit.data.readers import read_corpus
 from corpusfit.data.schema import Document
 from corpusfit.errors import DataError
 from corpusfit.numbers import FiniteFloat
@@ -42,6 +47,8 @@ class IngestConfig(BaseModel):
                         "punctuation ignored) go to duplicates.jsonl; mining never retrieves "
                         "them")
     seed: StrictInt = Field(13, description="seed of the held-out split and the sample")
+    chunk: ChunkConfig = Field(default_factory=ChunkConfig,
+                               description="how documents become passages")
 
     @model_validator(mode="after")
     def _one_heldout_source(self) -> IngestConfig:
@@ -84,16 +91,27 @@ def find_near_duplicates(docs: dict[str, Document]) -> dict[str, str]:
     return duplicates
 
 
-def choose_heldout(config: IngestConfig, docs: dict[str, Document]) -> list[str]:
-    """Held-out ids from the file or a seeded fraction of the corpus."""
+def choose_heldout(config: IngestConfig, docs: dict[str, Document],
+                   document_of: dict[str, str] | None = None) -> list[str]:
+    """Held-out passage ids from the file or a seeded fraction of the documents.
+
+    ``document_of`` maps passage -> document for a split corpus: a fraction then holds
+    out whole documents, and a document id in the file holds out all its passages.
+    """
+    document_of = document_of or {i: i for i in docs}
+    passages_of: dict[str, list[str]] = {}
+    for pid, did in document_of.items():
+        passages_of.setdefault(did, []).append(pid)
     if config.heldout_file:
-        return read_id_file(config.heldout_file, docs, comments=True,
-                            what="held-out id file")
+        ids = read_id_file(config.heldout_file, set(docs) | set(passages_of), comments=True,
+                           what="held-out id file")
+        return sorted({p for i in ids for p in ([i] if i in docs else passages_of[i])})
     if not config.heldout_fraction:
         return []
-    ids = sorted(docs)
-    random.Random(f"heldout:{config.seed}").shuffle(ids)
-    return sorted(ids[: round(config.heldout_fraction * len(ids))])
+    doc_ids = sorted(passages_of)
+    random.Random(f"heldout:{config.seed}").shuffle(doc_ids)
+    held = doc_ids[: round(config.heldout_fraction * len(doc_ids))]
+    return sorted(p for d in held for p in passages_of[d])
 
 
 def sample_passages(config: IngestConfig, eligible: list[str]) -> list[str]:
@@ -112,31 +130,48 @@ def _summary(docs, duplicates, empty, heldout, sampled) -> dict:
             "heldout": len(heldout), "sampled": len(sampled)}
 
 
-def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | Path) -> dict:
+def _records(docs: dict[str, Document], chunked: ChunkedCorpus):
+    for d in docs.values():
+        rec = {"_id": d.id, "title": d.title, "text": d.text}
+        if chunked.counts["chunked"]:
+            where = chunked.origin[d.id]
+            rec.update(doc_id=where.doc_id, position=where.position, headings=where.headings)
+        yield rec
+
+
+def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | Path,
+                  tokens: PassageTokens | None = None) -> dict:
     """Write the ingest outputs into ``out_dir``; returns the counts.
 
-    The ingest stage (:mod:`corpusfit.stages.ingest`) calls this when its folder is
-    not up to date.
+    ``tokens`` (the student's tokenizer and passage length) sizes the passages that
+    documents are split into; without it documents stay whole. The ingest stage
+    (:mod:`corpusfit.stages.ingest`) calls this when its folder is not up to date.
     """
     out = Path(out_dir)
-    raw = load_corpus(corpus_path)
-    docs = {i: Document(i, normalize_text(d.text), normalize_text(d.title)) for i, d in raw.items()}
+    read = read_corpus(corpus_path)
+    chunked = chunk_corpus(read.docs, tokens, config.chunk, read.from_files)
+    docs = {i: Document(i, normalize_text(d.text), normalize_text(d.title))
+            for i, d in chunked.passages.items()}
     empty = sorted(i for i, d in docs.items() if not d.full_text())
     duplicates = find_near_duplicates(docs) if config.dedup else {}
-    heldout = choose_heldout(config, docs)
+    heldout = choose_heldout(config, docs, chunked.document_of())
     excluded = set(duplicates) | set(empty) | set(heldout)
     sampled = sample_passages(config, [i for i in docs if i not in excluded])
     if not sampled:
         raise DataError(corpus_path, None, f"no passage left to sample ({len(empty)} empty, "
                                            f"{len(duplicates)} duplicates, {len(heldout)} "
                                            "held out)")
-    write_jsonl(out / "corpus.jsonl",
-                ({"_id": d.id, "title": d.title, "text": d.text} for d in docs.values()))
+    write_jsonl(out / "corpus.jsonl", _records(docs, chunked))
     write_jsonl(out / "duplicates.jsonl",
                 ({"_id": i, "duplicate_of": t} for i, t in sorted(duplicates.items())))
     write_text(out / "heldout.txt", "".join(f"{i}\n" for i in heldout))
     write_text(out / "sampled.txt", "".join(f"{i}\n" for i in sampled))
-    counts = _summary(docs, duplicates, empty, heldout, sampled)
-    logger.info("ingest: %(documents)d documents, %(duplicates)d near-duplicates, "
-                "%(heldout)d held out, %(sampled)d sampled", counts)
+    counts = {**_summary(read.docs, duplicates, empty, heldout, sampled), **chunked.counts,
+              **(read.folder.counts() if read.folder is not None else {})}
+    logger.info("ingest: %(documents)d documents -> %(passages)d passages, %(duplicates)d "
+                "near-duplicates, %(heldout)d held out, %(sampled)d sampled", counts)
+    if counts["over_max_length"]:
+        logger.warning("ingest: %d passages are longer than the student's %d tokens (the "
+                       "student reads only their start; ingest.chunk.mode=always splits them)",
+                       counts["over_max_length"], counts["max_length"])
     return counts

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpusfit.data.documents import MARKITDOWN_SUFFIXES, TEXT_SUFFIXES, FolderRead, read_folder
 from corpusfit.data.ids import check_id
 from corpusfit.data.schema import Document, Qrels, Query
 from corpusfit.errors import DataError
-from corpusfit.reading import exists, iter_jsonl_numbered, read_lines, read_text, regular_file
+from corpusfit.reading import exists, iter_jsonl_numbered, read_lines, regular_file
 
 logger = logging.getLogger(__name__)
-
-TEXT_SUFFIXES = (".txt", ".md")
 
 
 def _json_records(path: Path) -> Iterator[tuple[int, dict]]:
@@ -91,62 +90,69 @@ def read_corpus_tsv(path: Path) -> dict[str, Document]:
     return docs
 
 
-def _text_files(path: Path) -> list[Path]:
-    """The regular .txt/.md files under ``path``; anything else so named (a directory, a
-    FIFO, a device, a dangling link) is skipped with a warning, never opened."""
-    files = []
-    for p in sorted(path.rglob("*")):
-        if p.suffix.lower() not in TEXT_SUFFIXES:
-            continue
-        try:
-            files.append(regular_file(p, "corpus file"))
-        except DataError as e:
-            logger.warning("%s (skipped)", e)
-    return files
+@dataclass
+class CorpusRead:
+    """A corpus as read: its documents, whether they came from document files (a folder),
+    and the files of such a folder that gave no document (:class:`FolderRead`)."""
+
+    docs: dict[str, Document]
+    from_files: bool = False
+    folder: FolderRead | None = None
 
 
-def read_corpus_folder(path: Path) -> dict[str, Document]:
-    """Each .txt/.md file is one document; its id is the relative path without suffix."""
-    docs: dict[str, Document] = {}
-    files = _text_files(path)
-    if not files:
-        raise DataError(path, None, "no .txt or .md files found")
-    empty: list[str] = []
-    for f in files:
-        text = read_text(f, "corpus file")
-        doc_id = check_id(f, None, f.relative_to(path).with_suffix("").as_posix(),
-                          "document id (from the file name)")
-        title = f.stem.replace("_", " ")
-        if not text.strip():
-            empty.append(doc_id)
-        _add_unique(docs, doc_id, Document(doc_id, text.strip(), title), f, None, "document")
-    _warn_empty(path, empty, "documents")
-    return docs
+def read_corpus_folder(path: Path) -> FolderRead:
+    """Each document file under ``path`` is one document (:mod:`corpusfit.data.documents`).
 
-
-def _read_any_corpus(path: Path) -> dict[str, Document]:
-    if path.is_dir():
-        if (path / "corpus.jsonl").exists():
-            return read_corpus_jsonl(regular_file(path / "corpus.jsonl", "corpus"))
-        return read_corpus_folder(path)
-    regular_file(path, "corpus")
-    if path.suffix in {".tsv", ".txt"}:
-        return read_corpus_tsv(path)
-    return read_corpus_jsonl(path)
-
-
-def load_corpus(path: str | Path) -> dict[str, Document]:
-    """Load a corpus from a BEIR folder, a ``corpus.jsonl``, a TSV file or a text folder.
-
-    A corpus without any document is an error: every later stage needs passages.
+    Raises:
+        DataError: no file of the folder could be read (the message says why).
     """
+    found = read_folder(path)
+    if not found.docs:
+        if found.failures:
+            shown = "; ".join(f"{f}: {why}" for f, why in found.failures[:3])
+            raise DataError(path, None, f"none of its {len(found.failures)} document files "
+                                        f"could be read ({shown})")
+        known = ", ".join(sorted({*TEXT_SUFFIXES, ".html", ".pdf", *MARKITDOWN_SUFFIXES}))
+        raise DataError(path, None, f"no document files found (read: {known}; found: "
+                                    f"{dict(found.unsupported) or 'nothing'})")
+    return found
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.lower().endswith((".jsonl", ".jsonl.gz", ".json"))
+
+
+def read_corpus(path: str | Path) -> CorpusRead:
+    """Read a corpus from a BEIR folder, ``corpus.jsonl[.gz]``, a TSV file or a folder of
+    document files, saying where its documents came from."""
     path = Path(path)
     if not exists(path):
         raise DataError(path, None, "corpus not found")
-    docs = _read_any_corpus(path)
-    if not docs:
+    if path.is_dir():
+        for name in ("corpus.jsonl", "corpus.jsonl.gz"):
+            if (path / name).exists():
+                read = CorpusRead(read_corpus_jsonl(regular_file(path / name, "corpus")))
+                break
+        else:
+            folder = read_corpus_folder(path)
+            read = CorpusRead(folder.docs, True, folder)
+    else:
+        regular_file(path, "corpus")
+        tsv = path.name.lower().removesuffix(".gz").endswith((".tsv", ".txt"))
+        read = CorpusRead(read_corpus_tsv(path) if tsv and not _is_jsonl(path)
+                          else read_corpus_jsonl(path))
+    if not read.docs:
         raise DataError(path, None, "the corpus holds no documents")
-    return docs
+    return read
+
+
+def load_corpus(path: str | Path) -> dict[str, Document]:
+    """Load a corpus from a BEIR folder, ``corpus.jsonl[.gz]``, a TSV file or a folder of
+    document files (:func:`read_corpus`).
+
+    A corpus without any document is an error: every later stage needs passages.
+    """
+    return read_corpus(path).docs
 
 
 def load_queries(path: str | Path) -> dict[str, Query]:

@@ -15,8 +15,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from corpusfit.data.chunking import ChunkConfig
+from corpusfit.evaluate.documents import Aggregate
+from corpusfit.evaluate.harness import Bm25Unit
+from corpusfit.fields import added_field
 from corpusfit.precision import Precision
-from corpusfit.retrieve.settings import RetrievalSettings, setting
+from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
 from corpusfit.workspace import write_json
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,15 @@ class EvaluateConfig(BaseModel):
                                               "(Kendall tau, nDCG@10 vs teacher, top-1)")
     max_dev_lists: StrictInt = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
+    aggregate: Aggregate = added_field("maxp", description="when the test documents are split into "
+                                 "passages (as ingest.chunk splits the corpus): a document "
+                                 "scores by its best passage (maxp), its first (firstp) or the "
+                                 "sum of its retrieved passages (sum)")
+    bm25_unit: Bm25Unit = added_field("passage", description="with split test documents, BM25 "
+                                      "reads their passages, scored as `aggregate` says "
+                                      "(passage), or whole documents (document)")
+    bm25_language: Bm25Language = setting("bm25_language")
+    bm25_stem: bool = setting("bm25_stem")
     batch_tokens: StrictInt = setting("batch_tokens", ge=256)
     precision: Precision = setting("precision", description="fp32 (default): the numbers "
                                    "are the ones sentence-transformers reproduces; auto = "
@@ -47,7 +60,8 @@ class EvaluateConfig(BaseModel):
         """The settings of the runs this evaluation builds."""
         return RetrievalSettings(depth=self.depth, rrf_k=self.rrf_k,
                                  batch_tokens=self.batch_tokens, cache_dir=cache_dir,
-                                 show_progress=show_progress, precision=self.precision)
+                                 show_progress=show_progress, precision=self.precision,
+                                 bm25_language=self.bm25_language, bm25_stem=self.bm25_stem)
 
 
 def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:
@@ -64,14 +78,21 @@ def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str,
 
 
 def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str, str],
-                       out_dir: Path, cache_dir: Path | None) -> dict:
-    """Metrics of every retriever on the test data; writes run files and metrics.json."""
+                       out_dir: Path, cache_dir: Path | None,
+                       chunk: ChunkConfig | None = None) -> dict:
+    """Metrics of every retriever on the test data; writes run files and metrics.json.
+
+    ``chunk`` splits the test documents into passages as ingest splits the corpus (with
+    the base model's tokens); documents then score by their passages (``aggregate``).
+    """
     from corpusfit.data.readers import load_beir
-    from corpusfit.evaluate.harness import Harness
+    from corpusfit.evaluate.harness import build_harness, first_dense
     from corpusfit.evaluate.results import evaluate_runs, save_results
 
     data = load_beir(test_data, config.split)
-    harness = Harness(data, config.retrieval(str(cache_dir) if cache_dir else None))
+    harness = build_harness(data, config.retrieval(str(cache_dir) if cache_dir else None),
+                            chunk, first_dense(list(models.values())), config.aggregate,
+                            config.bm25_unit)
     specs = retriever_specs(config, models)
     runs = {}
     for name, spec in specs.items():
@@ -81,6 +102,7 @@ def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str
     for name, spec in specs.items():
         results["retrievers"][name]["model"] = spec
     results["test_data"] = str(test_data)
+    results["units"] = harness.describe()
     save_results(out_dir, runs, results)
     return results
 
@@ -169,19 +191,21 @@ def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path
 
 def evaluate_models(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
                     test_data: Path | None = None, lists_path: Path | None = None,
-                    corpus_path: Path | None = None, cache_dir: Path | None = None
-                    ) -> tuple[dict, dict, dict]:
+                    corpus_path: Path | None = None, cache_dir: Path | None = None,
+                    chunk: ChunkConfig | None = None) -> tuple[dict, dict, dict]:
     """Evaluate ``models`` (name -> model folder or short name; the base model first).
 
     Writes ``metrics.json`` (empty without test data), the run files and
-    ``agreement.json``; returns (metrics, counts, timings).
+    ``agreement.json``; returns (metrics, counts, timings). ``chunk``: see
+    :func:`evaluate_retrieval`.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     timings, counts, results = {}, {}, {}
     if test_data is not None:
         t0 = time.perf_counter()
-        results = evaluate_retrieval(config, Path(test_data), models, out_dir, cache_dir)
+        results = evaluate_retrieval(config, Path(test_data), models, out_dir, cache_dir,
+                                     chunk)
         timings["retrieval_s"] = round(time.perf_counter() - t0, 2)
         counts["test_queries"] = results["n_queries"]
     else:

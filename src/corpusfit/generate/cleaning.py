@@ -37,7 +37,13 @@ _STOP = frozenset(
     "such than that their them then there these they this those through under until very what "
     "when where which while whom why will with would your".split())
 _QUOTES = "\"'`“”‘’«»*"
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Scripts written without spaces between words (kana, Han, Thai, Lao, Khmer): a run of
+# them is read as overlapping character bigrams and counts as half a word per character.
+_UNSPACED = "\u0e00-\u0eff\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")
+_WORD = re.compile(rf"[{_UNSPACED}]+|(?:(?![{_UNSPACED}])\w)+", re.UNICODE)
+_QUESTION_END = ("?", "？", "؟")
+_SENTENCE_END = (".", "。", "．", "।")
 
 COPY_NGRAM = 10  # a query sharing this many consecutive words with the passage copies it
 
@@ -66,7 +72,24 @@ def first_line(raw: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """Case-folded words; a run of an unspaced script (Chinese, Japanese, Thai...) gives
+    its character bigrams (a single character stays itself)."""
+    out: list[str] = []
+    for w in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
+        if len(w) > 1 and _UNSPACED_RUN.fullmatch(w):
+            out += [w[i:i + 2] for i in range(len(w) - 1)]
+        else:
+            out.append(w)
+    return out
+
+
+def word_count(text: str) -> int:
+    """Words for the length limits: spaced words, plus half a word per character of an
+    unspaced script (a Chinese query of 12 characters counts as 6 words)."""
+    found = _WORD.findall(unicodedata.normalize("NFKC", text))
+    unspaced = sum(len(w) for w in found if _UNSPACED_RUN.fullmatch(w))
+    spaced = sum(1 for w in found if not _UNSPACED_RUN.fullmatch(w))
+    return spaced + (unspaced + 1) // 2
 
 
 def longest_copied_span(query_words: list[str], passage_words: list[str], n: int) -> bool:
@@ -78,7 +101,10 @@ def longest_copied_span(query_words: list[str], passage_words: list[str], n: int
 
 
 def content_words(ws: list[str]) -> set[str]:
-    return {w for w in ws if len(w) >= 4 and w not in _STOP and not w.isdigit()}
+    """Words that carry content: 4+ letters and no stop word, or a bigram of an unspaced
+    script."""
+    return {w for w in ws if (len(w) >= 4 or (len(w) == 2 and _UNSPACED_RUN.fullmatch(w)))
+            and w not in _STOP and not w.isdigit()}
 
 
 def off_topic(text: str, ws: list[str], passage_words: list[str]) -> bool:
@@ -106,17 +132,17 @@ def is_repetitive(ws: list[str]) -> bool:
 def shape_ok(text: str, qtype: QueryType) -> bool:
     """Whether ``text`` has the form its type asks for."""
     if qtype.shape == "question":
-        return text.endswith("?")
+        return text.endswith(_QUESTION_END)
     if qtype.shape == "statement":
         # A complete sentence: outputs cut off by the token limit end mid-word.
-        return text.endswith(".") and len(words(text)) >= 4
+        return text.endswith(_SENTENCE_END) and word_count(text) >= 4
     if qtype.shape == "keywords":
-        terms = [t.strip() for t in text.split(",") if t.strip()]
+        terms = [t.strip() for t in re.split(r"[,，、]", text) if t.strip()]
         # A sentence is not a keyword list: long comma-free text or sentence punctuation.
-        return (0 < len(terms) <= 5 and all(len(words(t)) <= 5 for t in terms)
-                and not text.rstrip().endswith(("?", "!")))
+        return (0 < len(terms) <= 5 and all(word_count(t) <= 5 for t in terms)
+                and not text.rstrip().endswith((*_QUESTION_END, "!")))
     if qtype.shape == "title":
-        return not text.endswith(("?", "!")) and text.count(". ") == 0
+        return not text.endswith((*_QUESTION_END, "!")) and text.count(". ") == 0
     return True
 
 
@@ -150,14 +176,17 @@ def clean_output(raw: str, qtype: QueryType, passage: str, example_text: str = "
     ws = words(text)
     if not ws:
         return Cleaned(None, "empty")
-    if len(ws) < qtype.min_words or len(text) < 4:
+    length = word_count(text)
+    unspaced = bool(_UNSPACED_RUN.search(text))
+    if length < qtype.min_words or (len(text) < 4 and not unspaced):
         return Cleaned(None, "too_short")
     if is_repetitive(ws):
         return Cleaned(None, "repetition")
-    if len(ws) > qtype.max_words or len(text) > 12 * qtype.max_words:
+    if length > qtype.max_words or len(text) > 12 * qtype.max_words:
         return Cleaned(None, "too_long")
     passage_words = words(passage)
-    if longest_copied_span(ws, passage_words, COPY_NGRAM):
+    # Bigrams of an unspaced script are about half a word each.
+    if longest_copied_span(ws, passage_words, COPY_NGRAM * (2 if unspaced else 1)):
         return Cleaned(None, "copies_passage")
     if off_topic(text, ws, passage_words):
         return Cleaned(None, "off_topic")

@@ -154,6 +154,10 @@ class GenerateConfig(BaseModel):
     fewshot_every: StrictInt = Field(8, ge=1, description="shared-prefix: passages per "
                                      "few-shot block before the examples are drawn anew")
     max_passage_chars: StrictInt = Field(2048, ge=100, description="passage cut for the prompt")
+    cut_to_student: bool = Field(True, description="cut the passage shown to the LLM where "
+                                 "the student's encoding of it stops (its passage max length "
+                                 "in its own tokens), so queries ask about text the student "
+                                 "reads; max_passage_chars still applies")
     attempts: StrictInt = Field(3, ge=1, description="generations tried per (passage, type)")
     seed: StrictInt = Field(13, description="seed of sampling and of the few-shot examples")
     batch_size: StrictInt = runtime_only(10, ge=1, description="(passage, type) pairs written per "
@@ -166,6 +170,9 @@ class GenerateConfig(BaseModel):
         """The settings that change the output: runtime-only fields (throughput knobs,
         secrets) are left out."""
         data = results_dump(self)
+        # Whether the student's length cut changes a prompt depends on the passages: the
+        # generate stage adds the cut to its fingerprint where it shortens one.
+        data.pop("cut_to_student", None)
         # Before one config model per backend, every backend had a base_url (null for local
         # ones) and fingerprints hashed it: keeping the key keeps those run directories'
         # queries (hours of generation on a big corpus) instead of starting over.

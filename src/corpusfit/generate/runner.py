@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpusfit.data.artifacts import RejectedQuery, SyntheticQuery, validate_record
+from corpusfit.data.chunking import PassageTokens
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import load_corpus
 from corpusfit.errors import CorpusfitError, DataError
@@ -82,13 +83,18 @@ class _Session:
     finished: int = 0  # pairs recorded in this run
 
 
-def _load_passages(ingest_dir: Path) -> tuple[dict[str, str], list[str]]:
+def load_passages(ingest_dir: Path, tokens: PassageTokens | None = None
+                   ) -> tuple[dict[str, str], list[str]]:
+    """Sampled passages as the student encodes them (cut to ``tokens``' length if given)."""
     corpus_path, sampled_path = ingest_dir / "corpus.jsonl", ingest_dir / "sampled.txt"
     if not sampled_path.exists():
         raise DataError(sampled_path, None, "not found (run the ingest stage first)")
     corpus = load_corpus(corpus_path)
     sampled = read_id_file(sampled_path, corpus)
-    return {i: corpus[i].full_text() for i in sampled}, sampled
+    texts = {i: corpus[i].full_text() for i in sampled}
+    if tokens is not None:
+        texts = {i: tokens.cut(t) for i, t in texts.items()}
+    return texts, sampled
 
 
 def _restart_if_changed(out: Path, fingerprint: dict, force: bool) -> None:
@@ -249,17 +255,19 @@ def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool
 
 
 def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
-                     fingerprint: dict, force: bool = False,
-                     progress: bool = True) -> GenerateSummary:
+                     fingerprint: dict, force: bool = False, progress: bool = True,
+                     tokens: PassageTokens | None = None) -> GenerateSummary:
     """Generate queries for the passages sampled by ingest, continuing earlier records.
 
     Records made under another ``fingerprint`` (settings or corpus changed), or any
-    records when ``force``, are discarded first. The generate stage
-    (:mod:`corpusfit.stages.generate`) calls this when its folder is not up to date.
+    records when ``force``, are discarded first. ``tokens`` (the student's, when
+    ``config.cut_to_student``) cuts each passage where the student's encoding stops. The
+    generate stage (:mod:`corpusfit.stages.generate`) calls this when its folder is not
+    up to date.
     """
     ingest_dir, out = Path(ingest_dir), Path(out_dir)
     types = {t.name: t for t in resolve_types(config.types, config.type_file)}
-    passages, sampled = _load_passages(ingest_dir)
+    passages, sampled = load_passages(ingest_dir, tokens)
     state_fp = {k: v for k, v in fingerprint.items() if k != "inputs"}
     state_fp["corpus"] = fingerprint["inputs"]["corpus"]
     _restart_if_changed(out, state_fp, force)

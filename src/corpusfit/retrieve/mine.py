@@ -29,7 +29,7 @@ from corpusfit.fields import runtime_only
 from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.retrievers import Retrievers
-from corpusfit.retrieve.settings import RetrievalSettings, setting
+from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
 from corpusfit.workspace import fingerprint_matches, read_json, write_json
@@ -52,6 +52,8 @@ class MineConfig(BaseModel):
     round_trip: bool = Field(True, description="keep a query only if its source passage is "
                                                "in some retriever's top round_trip_depth")
     round_trip_depth: StrictInt = Field(20, ge=1, description="depth of the round-trip filter")
+    bm25_language: Bm25Language = setting("bm25_language")
+    bm25_stem: bool = setting("bm25_stem")
     # auto, unlike evaluation: candidates only need a good order, not fp32-exact vectors.
     precision: Precision = runtime_only("auto", description="dense encoding of the "
                                         "candidates: auto = bf16 autocast where the hardware "
@@ -59,14 +61,15 @@ class MineConfig(BaseModel):
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
-                   depth: int, cache_dir: str | None,
-                   precision: Precision = "fp32") -> dict[str, TrecRun]:
-    """name -> run (qid -> doc -> score) of every retriever over ``docs``."""
+                   depth: int, cache_dir: str | None, precision: Precision = "fp32",
+                   **bm25: object) -> dict[str, TrecRun]:
+    """name -> run (qid -> doc -> score) of every retriever over ``docs``; ``bm25`` holds
+    ``bm25_language`` / ``bm25_stem`` when given."""
     ids = list(docs)
     retrievers = Retrievers(ids, [docs[d].full_text() for d in ids],
                             [q.qid for q in queries], [q.query for q in queries],
                             RetrievalSettings(depth=depth, cache_dir=cache_dir,
-                                              precision=precision))
+                                              precision=precision, **bm25))
     runs: dict[str, TrecRun] = {}
     for spec in specs:
         name = spec_name(spec)
@@ -163,7 +166,8 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
         raise DataError(corpus, None, "no passage left once held-out and duplicate passages "
                                       "are excluded")
     runs = retriever_runs(config.retrievers, qs, docs, config.depth,
-                          str(cache_dir or out_dir / "emb-cache"), config.precision)
+                          str(cache_dir or out_dir / "emb-cache"), config.precision,
+                          bm25_language=config.bm25_language, bm25_stem=config.bm25_stem)
     records, counts = build_candidates(qs, runs, config, docs)
     counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
     if shard is not None:

@@ -49,7 +49,9 @@ class Retrievers:
         if spec == "bm25":
             from corpusfit.retrieve.bm25 import BM25Index
 
-            index = BM25Index(self.doc_ids, self.doc_texts)
+            s = self.settings
+            index = BM25Index(self.doc_ids, self.doc_texts, language=s.bm25_language,
+                              stem=s.bm25_stem)
             return index.run(self.query_ids, self.query_texts, k=self.settings.depth)
         path = Path(spec)
         if path.is_file():

@@ -23,6 +23,7 @@ class GenerateStage(Stage):
     config: GenerateConfig
     ingest_dir: Path
     progress: bool = True  # runtime only: not part of the fingerprint
+    student: str = "minilm"  # whose passage length cuts the passage (cut_to_student)
 
     name: ClassVar[str] = "generate"
     artifacts: ClassVar[tuple[str, ...]] = ("queries", "rejected")
@@ -30,7 +31,12 @@ class GenerateStage(Stage):
     def fingerprint_config(self) -> dict:
         # Also the recorded config minus runtime-only fields; GenerateConfig.fingerprint
         # adds the one key 0.1.0 hashed for every backend, so those hashes still hold.
-        return self.config.fingerprint()
+        found = self.config.fingerprint()
+        if self.config.cut_to_student:
+            cut = student_cut(self.ingest_dir, self.student)
+            if cut:  # only where the cut changes a prompt: other run folders stay finished
+                found["student_cut"] = cut
+        return found
 
     def recorded_config(self) -> dict:
         return self.config.model_dump(exclude={"backend": {"api_key"}})
@@ -43,16 +49,38 @@ class GenerateStage(Stage):
         return found
 
     def run(self, ctx: StageContext) -> StageResult:
+        from corpusfit.retrieve.passage_tokens import passage_tokens
+
+        tokens = passage_tokens(self.student) if self.config.cut_to_student else None
         summary = generate_queries(self.config, self.ingest_dir, ctx.out,
                                    fingerprint=ctx.fingerprint, force=ctx.force,
-                                   progress=self.progress)
+                                   progress=self.progress, tokens=tokens)
         return StageResult(summary.counts(), {"seconds": round(summary.seconds, 2)}, summary)
 
 
+def student_cut(ingest_dir: Path, student: str) -> dict | None:
+    """The student and the passages its length cuts (None when it cuts none, or before
+    ingest has run)."""
+    from corpusfit.generate.runner import load_passages
+    from corpusfit.retrieve.passage_tokens import passage_tokens
+    from corpusfit.workspace import config_hash
+
+    if not (ingest_dir / "sampled.txt").exists() or not (ingest_dir / "corpus.jsonl").exists():
+        return None
+    whole, _ = load_passages(ingest_dir)
+    cut, _ = load_passages(ingest_dir, passage_tokens(student))
+    changed = sorted((i, len(cut[i])) for i in whole if cut[i] != whole[i])
+    return {"student": student, "passages": config_hash(changed)} if changed else None
+
+
 def run_generate(config: GenerateConfig, ingest_dir: str | Path, out: str | Path, *,
-                 force: bool = False, progress: bool = True) -> GenerateSummary:
-    """Generate queries for the passages ingest sampled; resumes unless ``force``."""
-    stage = GenerateStage(config, Path(ingest_dir), progress)
+                 force: bool = False, progress: bool = True,
+                 student: str = "minilm") -> GenerateSummary:
+    """Generate queries for the passages ingest sampled; resumes unless ``force``.
+
+    ``student``: whose passage length cuts the passages (``config.cut_to_student``).
+    """
+    stage = GenerateStage(config, Path(ingest_dir), progress, student)
     outcome = run_stage(stage, out, force=force)
     if outcome.skipped:
         types = [t.name for t in resolve_types(config.types, config.type_file)]
@@ -63,5 +91,6 @@ def run_generate(config: GenerateConfig, ingest_dir: str | Path, out: str | Path
 
 def steps(layout: RunLayout) -> list[Step]:
     ingest = layout.dir("ingest")
-    return [Step(GenerateStage(layout.section("generate"), ingest), layout.dir("generate"),
-                 [ingest])]
+    stage = GenerateStage(layout.section("generate"), ingest,
+                          student=layout.section("train").student)
+    return [Step(stage, layout.dir("generate"), [ingest])]
