@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from corpusfit.data import incremental
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import load_corpus
 from corpusfit.data.schema import Document
@@ -123,9 +124,13 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
     docs = {i: Document(i, normalize_text(d.text), normalize_text(d.title)) for i, d in raw.items()}
     empty = sorted(i for i, d in docs.items() if not d.full_text())
     duplicates = find_near_duplicates(docs) if config.dedup else {}
-    heldout = choose_heldout(config, docs)
+    prev = incremental.previous(out, config)  # kept ids when only the corpus changed
+    heldout = incremental.stable_heldout(config, docs, prev)
+    heldout = choose_heldout(config, docs) if heldout is None else heldout
     excluded = set(duplicates) | set(empty) | set(heldout)
-    sampled = sample_passages(config, [i for i in docs if i not in excluded])
+    eligible = [i for i in docs if i not in excluded]
+    sampled = incremental.stable_sample(config, eligible, prev)
+    sampled = sample_passages(config, eligible) if sampled is None else sampled
     if not sampled:
         raise DataError(corpus_path, None, f"no passage left to sample ({len(empty)} empty, "
                                            f"{len(duplicates)} duplicates, {len(heldout)} "
@@ -136,7 +141,8 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
                 ({"_id": i, "duplicate_of": t} for i, t in sorted(duplicates.items())))
     write_text(out / "heldout.txt", "".join(f"{i}\n" for i in heldout))
     write_text(out / "sampled.txt", "".join(f"{i}\n" for i in sampled))
-    counts = _summary(docs, duplicates, empty, heldout, sampled)
+    counts = {**_summary(docs, duplicates, empty, heldout, sampled),
+              **incremental.record(out, config, docs, heldout, sampled, len(eligible), prev)}
     logger.info("ingest: %(documents)d documents, %(duplicates)d near-duplicates, "
                 "%(heldout)d held out, %(sampled)d sampled", counts)
     return counts
