@@ -242,4 +242,5 @@ def test_ingest_folder_written_by_the_old_run_ingest_is_up_to_date(tmp_path):
     old = stage_fingerprint(config.model_dump(), {"corpus": str(corpus)})
     write_manifest(out, old, config.model_dump(), {"documents": -1})
     assert run_ingest(config, corpus, out) == {"documents": -1}  # skipped: old manifest read
-    assert run_ingest(IngestConfig(sample=3), corpus, out) == {**counts, "sampled": 3}
+    assert run_ingest(IngestConfig(sample=3), corpus, out) == {
+        **counts, "sampled": 3, "sampled_kept": 2, "sampled_new": 1}  # a larger sample extends

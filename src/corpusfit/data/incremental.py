@@ -24,15 +24,18 @@ def _settings(config) -> dict:
                                             "heldout_file", "dedup")}
 
 
-def previous(out: Path, config) -> dict | None:
-    """The last ingest's record in ``out`` when it was made with the same settings."""
+def _last(out: Path) -> dict | None:
     try:
         prev = read_json(out / STATE) if (out / STATE).exists() else None
     except DataError:
         return None
-    if not isinstance(prev, dict) or prev.get("settings") != _settings(config):
-        return None
-    return prev
+    return prev if isinstance(prev, dict) else None
+
+
+def previous(out: Path, config) -> dict | None:
+    """The last ingest's record in ``out`` when it was made with the same settings."""
+    prev = _last(out)
+    return prev if prev is not None and prev.get("settings") == _settings(config) else None
 
 
 def _draw_new(prev: dict, ids: list[str], rate: float, salt: str, seed: int) -> list[str]:
@@ -63,9 +66,10 @@ def stable_sample(config, eligible: list[str], prev: dict | None) -> list[str] |
 def record(out: Path, config, docs: dict, heldout: list[str], sampled: list[str],
            eligible: int, prev: dict | None) -> dict:
     """Write ``sampling.json``; returns the counts of kept and new sampled passages."""
+    last = _last(out)  # also when the settings changed: what the earlier sample had
+    before = set(last.get("sampled") or []) if last else set()
     rate = prev["rate"] if prev else len(sampled) / max(eligible, 1)
     write_json(out / STATE, {"settings": _settings(config), "rate": rate,
                              "ids": sorted(docs), "heldout": heldout, "sampled": sampled})
-    before = set(prev["sampled"]) if prev else set()
     kept = sum(i in before for i in sampled)
     return {"sampled_kept": kept, "sampled_new": len(sampled) - kept}
