@@ -63,10 +63,8 @@ def _move_records(src: Path, dst: Path) -> bool:
     if not present:
         return False
     dst.mkdir(parents=True, exist_ok=True)
-    for name in RECORDS:
-        (dst / name).unlink(missing_ok=True)
-        if (src / name).exists():
-            (src / name).replace(dst / name)
+    for name in present:  # one rename each: a crash in between leaves both files whole
+        (src / name).replace(dst / name)
     return True
 
 
