@@ -34,6 +34,7 @@ from pathlib import Path
 
 from corpusfit.evaluate.significance import paired_test
 from corpusfit.evaluate.tables import markdown_table
+from corpusfit.generate.store import CompletionStore
 from corpusfit.workspace import read_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
                "fresh": write_config(work / "fresh.json", whole, dirs["fresh"],
                                      work / "store-fresh", args, fresh_sample)}
     run(inc_early, "--set", f"train.seed={args.seeds[0]}", "--until", "label")
-    before = generate_counts(dirs["incremental"])
+    before = len(CompletionStore(work / "store-inc"))  # answers of the run on the first part
     timed: dict[str, dict] = {}
     scores: dict[str, dict] = {"incremental": {}, "fresh": {}}
     sizes = (n_first, n_later, fresh_sample)
@@ -174,7 +175,7 @@ ensemble; student: all-MiniLM-L6-v2, default training; test: Cranfield's test qu
 all {n_first + n_later} passages. Sample: {args.sample} passages of the first
 {n_first} (the incremental run adds the new passages at the same rate), {fresh_sample} of
 {n_first + n_later} in the fresh run. Before the timed incremental run, the run on the
-first {n_first} passages (up to label, not timed) sent {before.get("asked", "?")} requests.
+first {n_first} passages (up to label, not timed) left {before} answers in the store.
 Seeds {", ".join(map(str, args.seeds))} are train seeds; seconds are those of the seed-{
 args.seeds[0]} run (wall and CPU of all its processes; the machine was shared with other
 jobs, so CPU seconds are the steadier measure).
