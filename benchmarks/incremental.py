@@ -82,7 +82,10 @@ def run(config: Path, *extra: str) -> dict:
     """`corpusfit run` in a child process; its wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # One thread per library: on a machine shared with other jobs, lock-step thread pools
+    # (llama.cpp, torch) spin while their partner thread waits for a core.
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "corpusfit.cli", "run", str(config), *extra],
                    check=True, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
