@@ -17,7 +17,7 @@ and CPU time (user + system of the child processes) of the timed run; LLM reques
 generate manifest's ``asked`` (sent to the model) and ``stored`` (answered by the store).
 
     .venv/bin/python benchmarks/incremental.py ../shared/datasets/cranfield \\
-        --sample 80 --types question keywords --threads 2
+        --sample 10 --types question keywords --threads 1
 """
 
 from __future__ import annotations
