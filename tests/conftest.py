@@ -40,6 +40,14 @@ def _build_tiny_bert(folder: Path, seed: int = 0, hidden: int = 32) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def completion_store(tmp_path_factory, monkeypatch) -> Path:
+    """Each test gets its own empty completion store, never the user's ~/.cache one."""
+    root = tmp_path_factory.mktemp("completions")
+    monkeypatch.setenv("CORPUSFIT_COMPLETIONS", str(root))
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A randomly initialised 2-layer BERT with its tokenizer, as a plain HF folder."""

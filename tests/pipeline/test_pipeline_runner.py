@@ -241,4 +241,5 @@ def test_ingest_folder_written_by_the_old_run_ingest_is_up_to_date(tmp_path):
     old = {"config_hash": new["config_hash"], "inputs": new["inputs"], "version": "0.1.0"}
     write_manifest(out, old, before, {"documents": -1})
     assert run_ingest(config, corpus, out) == {"documents": -1}  # skipped: old manifest read
-    assert run_ingest(IngestConfig(sample=3), corpus, out) == {**counts, "sampled": 3}
+    assert run_ingest(IngestConfig(sample=3), corpus, out) == {
+        **counts, "sampled": 3, "sampled_kept": 2, "sampled_new": 1}  # a larger sample extends

@@ -84,3 +84,19 @@ def test_shards_merge_into_one_cache(tmp_path):
     assert files == ["merged.jsonl"]
     merged = ScoreCache(tmp_path / "all", "t")
     assert merged.get("q1", "d2") == 1.0 and merged.get("q2", "d3") == 2.0
+
+
+def test_an_edited_passage_is_scored_again_and_older_records_still_count(tmp_path):
+    lists = [("wing lift", ["d1", "d3"])]
+    teacher = CountingTeacher()
+    CachedScorer(teacher, TEXTS, tmp_path).score_lists(lists)
+    edited = {**TEXTS, "d3": "heat transfer in a nozzle"}
+    again = CachedScorer(teacher, edited, tmp_path)
+    assert again.score_lists(lists) == [[2.0, 0.0]] and teacher.calls == 3  # d3 only
+    # a cache of an earlier version: records without the text hash answer for their id
+    legacy = ScoreCache(tmp_path / "old", teacher.teacher_id)
+    (legacy.dir).mkdir(parents=True)
+    (legacy.dir / "main.jsonl").write_text(
+        f'{{"q": "{ScoreCache.key("wing lift", "d1")[0]}", "d": "d1", "s": 7.0}}\n')
+    old = CachedScorer(teacher, edited, tmp_path / "old")
+    assert old.score_lists([("wing lift", ["d1"])]) == [[7.0]] and teacher.calls == 3

@@ -79,7 +79,8 @@ def main(args: argparse.Namespace) -> int:
     print(text_table(summary.rows(), COLUMNS))
     print(f"\n{summary.new_records} (passage, type) pairs done in this run in "
           f"{summary.seconds:.1f}s: {summary.queries_per_second:.2f} queries/s "
-          f"({summary.generations} generations; resampled after rejection: "
+          f"({summary.generations} generations, {summary.stored} of them answered by the "
+          f"completion store; resampled after rejection: "
           f"{sum(v for k, v in summary.retried.items() if k != 'server_retry')}, "
           f"server retries: {summary.retried.get('server_retry', 0)})")
     print(f"{summary.total_accepted} queries in {out / 'queries.jsonl'}, "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from corpusfit.data import incremental
 from corpusfit.data.chunking import ChunkConfig, ChunkedCorpus, PassageTokens, chunk_corpus
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import read_corpus
@@ -154,9 +155,14 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
             for i, d in chunked.passages.items()}
     empty = sorted(i for i, d in docs.items() if not d.full_text())
     duplicates = find_near_duplicates(docs) if config.dedup else {}
-    heldout = choose_heldout(config, docs, chunked.document_of())
+    prev = incremental.previous(out, config)  # kept ids when only the corpus changed
+    heldout = incremental.stable_heldout(config, docs, prev)
+    if heldout is None:
+        heldout = choose_heldout(config, docs, chunked.document_of())
     excluded = set(duplicates) | set(empty) | set(heldout)
-    sampled = sample_passages(config, [i for i in docs if i not in excluded])
+    eligible = [i for i in docs if i not in excluded]
+    sampled = incremental.stable_sample(config, eligible, prev)
+    sampled = sample_passages(config, eligible) if sampled is None else sampled
     if not sampled:
         raise DataError(corpus_path, None, f"no passage left to sample ({len(empty)} empty, "
                                            f"{len(duplicates)} duplicates, {len(heldout)} "
@@ -167,7 +173,8 @@ def ingest_corpus(config: IngestConfig, corpus_path: str | Path, out_dir: str | 
     write_text(out / "heldout.txt", "".join(f"{i}\n" for i in heldout))
     write_text(out / "sampled.txt", "".join(f"{i}\n" for i in sampled))
     counts = {**_summary(read.docs, duplicates, empty, heldout, sampled), **chunked.counts,
-              **(read.folder.counts() if read.folder is not None else {})}
+              **(read.folder.counts() if read.folder is not None else {}),
+              **incremental.record(out, config, docs, heldout, sampled, len(eligible), prev)}
     logger.info("ingest: %(documents)d documents -> %(passages)d passages, %(duplicates)d "
                 "near-duplicates, %(heldout)d held out, %(sampled)d sampled", counts)
     if counts["over_max_length"]:

@@ -162,6 +162,11 @@ class GenerateConfig(BaseModel):
     seed: StrictInt = Field(13, description="seed of sampling and of the few-shot examples")
     batch_size: StrictInt = runtime_only(10, ge=1, description="(passage, type) pairs written per "
                                                          "flush")
+    store: str | None = runtime_only(
+        None, description="folder of the completion store shared by all runs (every answer "
+        "kept under a hash of model, prompt, sampling and seed; a rerun that asks the same "
+        "question sends no request); default $CORPUSFIT_COMPLETIONS or "
+        "~/.cache/corpusfit/completions; 'off': no store")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     backend: BackendConfig = Field(default_factory=LlamaCppBackendConfig,
                                    description="which LLM runs and how")

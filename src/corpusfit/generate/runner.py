@@ -21,7 +21,7 @@ from corpusfit.data.chunking import PassageTokens
 from corpusfit.data.ids import read_id_file
 from corpusfit.data.readers import load_corpus
 from corpusfit.errors import CorpusfitError, DataError
-from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
+from corpusfit.generate.backends.base import Backend, Completion, Request
 from corpusfit.generate.cleaning import Cleaned, clean_output, duplicate_key
 from corpusfit.generate.config import GenerateConfig
 from corpusfit.generate.prompts import (
@@ -33,22 +33,16 @@ from corpusfit.generate.prompts import (
     draw_block,
     example_groups,
 )
+from corpusfit.generate.state import positions, reconcile, run_state
 from corpusfit.generate.stats import GenerateSummary, summarize
+from corpusfit.generate.store import open_backend
 from corpusfit.generate.types import QueryType, resolve_types
-from corpusfit.workspace import (
-    JsonlAppender,
-    fingerprint_matches,
-    iter_jsonl_numbered,
-    read_json,
-    write_json,
-    write_jsonl,
-)
+from corpusfit.workspace import JsonlAppender, config_hash, iter_jsonl_numbered, write_jsonl
 
 logger = logging.getLogger(__name__)
 
 QUERIES = "queries.jsonl"
 REJECTED = "rejected.jsonl"
-STATE = "state.json"
 
 Key = tuple[str, str]  # (source_id, type)
 
@@ -97,20 +91,9 @@ def load_passages(ingest_dir: Path, tokens: PassageTokens | None = None
     return texts, sampled
 
 
-def _restart_if_changed(out: Path, fingerprint: dict, force: bool) -> None:
-    """Old records made with other settings are useless: start over (with a warning)."""
-    state = out / STATE
-    try:
-        old = read_json(state) if state.exists() else None
-    except DataError:
-        old = {}  # unreadable: the records' settings are unknown, so they are not reused
-    if old is not None and not fingerprint_matches(old, fingerprint) or force:
-        if (out / QUERIES).exists() or (out / REJECTED).exists():
-            logger.warning("generate: %s", "--force given" if force else
-                           "settings or corpus changed since the last run; starting over")
-        for name in (QUERIES, REJECTED, "manifest.json"):
-            (out / name).unlink(missing_ok=True)
-    write_json(state, fingerprint)
+def cut_changes(whole: dict[str, str], cut: dict[str, str]) -> list[tuple[str, int]]:
+    """(passage id, length as cut) of every passage the cut shortened."""
+    return sorted((i, len(cut[i])) for i in whole if cut[i] != whole[i])
 
 
 def _read_done(out: Path, wanted: set[Key]) -> tuple[set[Key], dict[str, set[str]]]:
@@ -254,24 +237,41 @@ def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool
     bar.close()
 
 
+def _run_counts(s: _Session | None) -> dict:
+    """This run's model calls: all, answered by the store, sent to the backend."""
+    if s is None:
+        return {}
+    stored = getattr(s.backend, "hits", 0)
+    return {"generations": s.generations, "retried": dict(s.retried), "stored": stored,
+            "asked": getattr(s.backend, "misses", s.generations - stored)}
+
+
 def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
-                     fingerprint: dict, force: bool = False, progress: bool = True,
+                     fingerprint: dict | None = None, force: bool = False,
+                     progress: bool = True,
                      tokens: PassageTokens | None = None) -> GenerateSummary:
     """Generate queries for the passages sampled by ingest, continuing earlier records.
 
-    Records made under another ``fingerprint`` (settings or corpus changed), or any
-    records when ``force``, are discarded first. ``tokens`` (the student's, when
-    ``config.cut_to_student``) cuts each passage where the student's encoding stops. The
-    generate stage (:mod:`corpusfit.stages.generate`) calls this when its folder is not
-    up to date.
+    Records made under other settings, prompts or corpus (or any records when ``force``)
+    are shelved, not deleted (:mod:`corpusfit.generate.state`), and every pair is asked
+    again through the completion store (:mod:`corpusfit.generate.store`), which answers
+    each unchanged request without the model. ``fingerprint`` (the stage's) only lends
+    the corpus hash. ``tokens`` (the student's, when ``config.cut_to_student``) cuts each
+    passage where the student's encoding stops. The generate stage
+    (:mod:`corpusfit.stages.generate`) calls this when its folder is not up to date.
     """
     ingest_dir, out = Path(ingest_dir), Path(out_dir)
     types = {t.name: t for t in resolve_types(config.types, config.type_file)}
     passages, sampled = load_passages(ingest_dir, tokens)
-    state_fp = {k: v for k, v in fingerprint.items() if k != "inputs"}
-    state_fp["corpus"] = fingerprint["inputs"]["corpus"]
-    _restart_if_changed(out, state_fp, force)
-    wanted = [(sid, t) for sid in sampled for t in types]
+    corpus_hash = ((fingerprint or {}).get("inputs") or {}).get("corpus")
+    if tokens is not None and (changed := cut_changes(load_passages(ingest_dir)[0], passages)):
+        # the records hold queries about the passages as cut: another cut is another state
+        corpus_hash = f"{corpus_hash}+cut:{config_hash(changed)}"
+    out.mkdir(parents=True, exist_ok=True)
+    reconcile(out, run_state(config, list(types.values()), ingest_dir / "corpus.jsonl",
+                             corpus_hash), force)
+    order = positions(out, sampled)
+    wanted = [(sid, t) for sid in sorted(sampled, key=order.__getitem__) for t in types]
     done, seen = _read_done(out, set(wanted))
     pending = [k for k in wanted if k not in done]
     logger.info("generate: %d passages x %d types, %d done, %d to go", len(sampled), len(types),
@@ -279,8 +279,7 @@ def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: st
     start = time.perf_counter()
     session = None
     if pending:
-        session = _Session(config, create_backend(config.backend), types, passages, seen,
-                           order={sid: i for i, sid in enumerate(sampled)},
+        session = _Session(config, open_backend(config), types, passages, seen, order=order,
                            groups=example_groups(list(types.values())))
         try:
             _generate_pending(session, out, pending, progress)
@@ -288,8 +287,6 @@ def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: st
             session.backend.close()
     seconds = time.perf_counter() - start
     summary = summarize(out / QUERIES, out / REJECTED, list(types), seconds=seconds,
-                        new_records=len(pending),
-                        generations=session.generations if session else 0,
-                        retried=dict(session.retried) if session else {})
+                        new_records=len(pending), **_run_counts(session))
     _check_outcome(session, out, len(wanted), len(pending), summary)
     return summary

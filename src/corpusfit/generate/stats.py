@@ -18,7 +18,9 @@ class GenerateSummary:
     ``new_records`` (passage, type) pairs were finished in ``seconds`` using
     ``generations`` model calls (rejected outputs are resampled); ``retried``
     counts, per reason, the outputs that were rejected and tried again, and
-    ``server_retry`` the requests a backend repeated after transient errors.
+    ``server_retry`` the requests a backend repeated after transient errors. Of the
+    ``generations``, ``stored`` were answered by the completion store and ``asked`` were
+    sent to the model.
     """
 
     accepted: Counter = field(default_factory=Counter)
@@ -27,6 +29,8 @@ class GenerateSummary:
     seconds: float = 0.0
     new_records: int = 0
     generations: int = 0
+    stored: int = 0
+    asked: int = 0
     retried: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -57,6 +61,8 @@ class GenerateSummary:
                          for t in self.types},
             "new_records": self.new_records,
             "generations": self.generations,
+            "stored": self.stored,
+            "asked": self.asked,
             "retried": self.retried,
             "queries_per_second": round(self.queries_per_second, 4),
         }

@@ -61,7 +61,7 @@ class GenerateStage(Stage):
 def student_cut(ingest_dir: Path, student: str) -> dict | None:
     """The student and the passages its length cuts (None when it cuts none, or before
     ingest has run)."""
-    from corpusfit.generate.runner import load_passages
+    from corpusfit.generate.runner import cut_changes, load_passages
     from corpusfit.retrieve.passage_tokens import passage_tokens
     from corpusfit.workspace import config_hash
 
@@ -69,7 +69,7 @@ def student_cut(ingest_dir: Path, student: str) -> dict | None:
         return None
     whole, _ = load_passages(ingest_dir)
     cut, _ = load_passages(ingest_dir, passage_tokens(student))
-    changed = sorted((i, len(cut[i])) for i in whole if cut[i] != whole[i])
+    changed = cut_changes(whole, cut)
     return {"student": student, "passages": config_hash(changed)} if changed else None
 
 

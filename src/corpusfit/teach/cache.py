@@ -1,4 +1,8 @@
-"""Teacher score cache keyed by (teacher id, query text, doc id).
+"""Teacher score cache keyed by (teacher id, query text, doc id, doc text).
+
+A record names the passage by id and by a hash of its text (``h``), so a passage edited
+under the same id is scored again; records written before the hash existed (no ``h``)
+are trusted for their id, so earlier caches keep their scores.
 
 Scores live under ``root/<teacher id>/`` as JSON-lines shard files that are
 only ever appended to (``JsonlAppender``: flushed, fsynced, torn tail
@@ -29,15 +33,30 @@ def shard_name(shard: tuple[int, int] | None) -> str:
     return "main.jsonl" if shard is None else f"shard-{shard[0]}-of-{shard[1]}.jsonl"
 
 
+Key = tuple[str, str, str]  # (query hash, doc id, doc text hash or "" in older records)
+
+
+def text_key(text: str | None) -> str:
+    """The short hash that names a passage's text in a record ("" when unknown)."""
+    return "" if text is None else text_sha1(text)[:16]
+
+
 def _records(path: Path):
-    """((query hash, doc id), score) of a shard file; a malformed record names its line."""
+    """((query hash, doc id, text hash), score) of a shard file; a malformed record names
+    its line."""
     for i, rec in iter_jsonl_numbered(path, appended=True):
-        q, d, score = rec.get("q"), rec.get("d"), rec.get("s")
-        if not (isinstance(q, str) and isinstance(d, str) and isinstance(score, int | float)
-                and not isinstance(score, bool) and math.isfinite(score)):
+        q, d, score, h = rec.get("q"), rec.get("d"), rec.get("s"), rec.get("h", "")
+        if not (isinstance(q, str) and isinstance(d, str) and isinstance(h, str)
+                and isinstance(score, int | float) and not isinstance(score, bool)
+                and math.isfinite(score)):
             raise DataError(path, i, 'expected a score record {"q": str, "d": str, '
-                                     '"s": finite number}')
-        yield (q, d), float(score)
+                                     '"s": finite number[, "h": str]}')
+        yield (q, d, h), float(score)
+
+
+def _record(key: Key, score: float) -> dict:
+    q, d, h = key
+    return {"q": q, "d": d, "s": score, **({"h": h} if h else {})}
 
 
 class ScoreCache:
@@ -48,14 +67,14 @@ class ScoreCache:
         self.dir = Path(root) / teacher_id
         self.teacher_id = teacher_id
         self._own = self.dir / shard_name(shard)
-        self._scores: dict[tuple[str, str], float] = {}
+        self._scores: dict[Key, float] = {}
         self._appender: JsonlAppender | None = None
         self._load()
 
     @staticmethod
-    def key(query: str, doc_id: str) -> tuple[str, str]:
+    def key(query: str, doc_id: str, text: str | None = None) -> Key:
         # The query's hash stands for its text: same key, far smaller files.
-        return text_sha1(query), doc_id
+        return text_sha1(query), doc_id, text_key(text)
 
     def _load(self) -> None:
         if not self.dir.exists():
@@ -68,20 +87,24 @@ class ScoreCache:
     def __len__(self) -> int:
         return len(self._scores)
 
-    def get(self, query: str, doc_id: str) -> float | None:
-        return self._scores.get(self.key(query, doc_id))
+    def get(self, query: str, doc_id: str, text: str | None = None) -> float | None:
+        """The score of ``query`` and the passage ``doc_id`` whose text is ``text`` (an
+        older record without a text hash answers for any text)."""
+        q, d, h = self.key(query, doc_id, text)
+        found = self._scores.get((q, d, h))
+        return self._scores.get((q, d, "")) if found is None and h else found
 
-    def put(self, query: str, doc_id: str, score: float) -> None:
+    def put(self, query: str, doc_id: str, score: float, text: str | None = None) -> None:
         """Remember a score; it reaches disk at the next :meth:`flush`."""
         if not math.isfinite(score):
             raise ValueError(f"teacher returned a non-finite score {score} for doc {doc_id}")
-        k = self.key(query, doc_id)
+        k = self.key(query, doc_id, text)
         if k in self._scores:
             return
         self._scores[k] = float(score)
         if self._appender is None:
             self._appender = JsonlAppender(self._own)
-        self._appender.add({"q": k[0], "d": doc_id, "s": float(score)})
+        self._appender.add(_record(k, float(score)))
 
     def flush(self) -> None:
         if self._appender is not None:
@@ -110,12 +133,12 @@ def merge_cache(root: str | os.PathLike, teacher_id: str,
         for path in sorted(src_dir.glob("*.jsonl")) if src_dir.exists() else []:
             dest = target / f"from-{text_sha1(str(path.resolve()))[:8]}-{path.name}"
             shutil.copyfile(path, dest)
-    merged: dict[tuple[str, str], float] = {}
+    merged: dict[Key, float] = {}
     parts = sorted(target.glob("*.jsonl"))
     for path in parts:
         for key, score in _records(path):
             merged[key] = score
-    write_jsonl(target / MERGED, ({"q": q, "d": d, "s": s} for (q, d), s in merged.items()))
+    write_jsonl(target / MERGED, (_record(k, s) for k, s in merged.items()))
     for path in parts:
         if path.name != MERGED:
             path.unlink()

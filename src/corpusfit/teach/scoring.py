@@ -57,8 +57,9 @@ class CachedScorer:
 
     def _member_scores(self, member: Teacher, lists: Sequence[DocList]) -> list[list[float]]:
         cache = self.caches[member.teacher_id]
+        texts = self.texts
         todo = list(dict.fromkeys((q, d) for q, docs in lists for d in docs
-                                  if cache.get(q, d) is None))
+                                  if cache.get(q, d, texts[d]) is None))
         n_pairs = sum(len(docs) for _, docs in lists)
         self.stats.cached += n_pairs - len(todo)
         if todo:
@@ -66,7 +67,7 @@ class CachedScorer:
             scores = self._score_new(member, todo)
             took, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             for (q, d), s in zip(todo, scores):
-                cache.put(q, d, s)
+                cache.put(q, d, s, texts[d])
             cache.flush()
             self.stats.scored += len(todo)
             self.stats.seconds += took
@@ -76,7 +77,7 @@ class CachedScorer:
             entry["pairs"] += len(todo)
             entry["seconds"] += took
             entry["cpu_seconds"] += cpu
-        return [[cache.get(q, d) for d in docs] for q, docs in lists]
+        return [[cache.get(q, d, texts[d]) for d in docs] for q, docs in lists]
 
     def _score_new(self, member: Teacher, todo: list[tuple[str, str]]) -> list[float]:
         # Regroup by query so list-wise members (BM25) see each query once.

@@ -1,0 +1,209 @@
+"""Benchmark a corpus that grows: an incremental run against a fresh run on the whole corpus.
+
+Cranfield's passages are split by a seeded shuffle: 80% are there first, 20% come later.
+
+- ``incremental``: `corpusfit run` on the first 80% (up to the label stage, untimed), then
+  `corpusfit run` again in the same run directory on the whole corpus (timed): ingest keeps
+  the earlier sample and samples the new passages at the same rate, the completion store
+  answers every earlier request, the LLM is asked only for the new passages' pairs; mining,
+  labeling (scores come from the score cache where the pair is unchanged) and training rerun.
+- ``fresh``: `corpusfit run` on the whole corpus in a new run directory with an empty
+  completion store (timed).
+
+Both arms then train with seeds 2 and 3 on their own lists (`--set train.seed=N`, only the
+train and evaluate stages rerun) and report test nDCG@10 of the specialized model per seed
+on Cranfield's test queries, the same 1,400-passage corpus for both. Seconds are wall time
+and CPU time (user + system of the child processes) of the timed run; LLM requests are the
+generate manifest's ``asked`` (sent to the model) and ``stored`` (answered by the store).
+
+    .venv/bin/python benchmarks/incremental.py ../shared/datasets/cranfield \\
+        --sample 10 --types question keywords --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from corpusfit.evaluate.significance import paired_test
+from corpusfit.evaluate.tables import markdown_table
+from corpusfit.generate.store import CompletionStore
+from corpusfit.workspace import read_json, write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (1, 2, 3)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", type=Path, help="BEIR folder (Cranfield)")
+    p.add_argument("--sample", type=int, default=80, help="passages sampled of the first 80%%")
+    p.add_argument("--later", type=float, default=0.2, help="share of passages added later")
+    p.add_argument("--types", nargs="+", default=["question", "keywords"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    p.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-incremental")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/incremental.md")
+    return p.parse_args(argv)
+
+
+def split_corpus(data: Path, work: Path, later: float) -> tuple[Path, Path, int, int]:
+    """(first corpus.jsonl, whole corpus.jsonl, passages first, passages added)."""
+    lines = (data / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    order = list(range(len(lines)))
+    random.Random("incremental:13").shuffle(order)
+    first = sorted(order[: round(len(lines) * (1 - later))])
+    paths = work / "first.jsonl", work / "whole.jsonl"
+    work.mkdir(parents=True, exist_ok=True)
+    paths[0].write_text("".join(lines[i] + "\n" for i in first), encoding="utf-8")
+    paths[1].write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    return paths[0], paths[1], len(first), len(lines) - len(first)
+
+
+def write_config(path: Path, corpus: Path, run_dir: Path, store: Path, args, sample: int):
+    cfg = {"corpus": str(corpus), "test_data": str(args.data.resolve()),
+           "run_dir": str(run_dir),
+           "ingest": {"sample": sample},
+           "generate": {"types": args.types, "store": str(store),
+                        "backend": {"n_threads": args.threads}},
+           "label": {"score_depth": 100, "min_candidates": 20}}
+    path.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+    return path
+
+
+def run(config: Path, *extra: str) -> dict:
+    """`corpusfit run` in a child process; its wall and CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    # One thread per library: on a machine shared with other jobs, lock-step thread pools
+    # (llama.cpp, torch) spin while their partner thread waits for a core.
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "corpusfit.cli", "run", str(config), *extra],
+                   check=True, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": time.perf_counter() - t0, "cpu": cpu}
+
+
+def stage_seconds(run_dir: Path) -> dict[str, float | None]:
+    """Seconds of each stage's last run (a skipped stage keeps its earlier time)."""
+    return {p.name: read_json(p / "manifest.json")["timings"].get("seconds")
+            for p in sorted(run_dir.iterdir()) if (p / "manifest.json").exists()}
+
+
+def generate_counts(run_dir: Path) -> dict:
+    return read_json(run_dir / "02-generate" / "manifest.json")["counts"]
+
+
+def specialized(run_dir: Path) -> tuple[float, dict[str, float]]:
+    """Mean test nDCG@10 of the specialized model and its per-query values."""
+    folder = run_dir / "06-evaluate"
+    metrics = read_json(folder / "metrics.json")
+    entry = next(e for e in metrics["retrievers"].values() if e["name"] == "specialized")
+    per_query = read_json(folder / "per_query.json")["retrievers"]["specialized"]
+    return entry["metrics"]["nDCG@10"], per_query
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    work = args.work.resolve()
+    first, whole, n_first, n_later = split_corpus(args.data, work, args.later)
+    dirs = {"incremental": work / "incremental", "fresh": work / "fresh"}
+    inc_early = write_config(work / "inc-first.json", first, dirs["incremental"],
+                             work / "store-inc", args, args.sample)
+    fresh_sample = round(args.sample * (n_first + n_later) / n_first)
+    configs = {"incremental": write_config(work / "inc-whole.json", whole, dirs["incremental"],
+                                           work / "store-inc", args, args.sample),
+               "fresh": write_config(work / "fresh.json", whole, dirs["fresh"],
+                                     work / "store-fresh", args, fresh_sample)}
+    run(inc_early, "--set", f"train.seed={args.seeds[0]}", "--until", "label")
+    before = len(CompletionStore(work / "store-inc"))  # answers of the run on the first part
+    timed: dict[str, dict] = {}
+    scores: dict[str, dict] = {"incremental": {}, "fresh": {}}
+    sizes = (n_first, n_later, fresh_sample)
+    for seed in args.seeds:  # the report is rewritten after each run: partial results stay
+        for arm in ("incremental", "fresh"):
+            took = run(configs[arm], "--set", f"train.seed={seed}")
+            if arm not in timed:
+                timed[arm] = {**took, "stages": stage_seconds(dirs[arm])}
+            scores[arm][seed] = specialized(dirs[arm])
+            if len(timed) == 2:
+                counts = {a: generate_counts(d) for a, d in dirs.items()}
+                write_report(args, timed, counts, before, scores, sizes, work)
+    return 0
+
+
+def _rows(timed, counts, scores, seeds) -> list[dict]:
+    rows = []
+    for arm in ("incremental", "fresh"):
+        c = counts[arm]
+        row = {"arm": arm, "wall s": f"{timed[arm]['wall']:.0f}",
+               "CPU s": f"{timed[arm]['cpu']:.0f}", "LLM requests": c.get("asked", "?"),
+               "answered by store": c.get("stored", 0), "new pairs": c["new_records"],
+               "queries": c["accepted"]}
+        done = [s for s in seeds if s in scores[arm]]
+        for seed in seeds:
+            row[f"nDCG@10 s{seed}"] = f"{scores[arm][seed][0]:.4f}" if seed in done else "not run"
+        row["mean"] = f"{sum(scores[arm][s][0] for s in done) / len(done):.4f}"
+        rows.append(row)
+    return rows
+
+
+def _mean_per_query(found: dict[int, tuple[float, dict]]) -> dict[str, float]:
+    qids = set.intersection(*(set(pq) for _, pq in found.values()))
+    return {q: sum(pq[q] for _, pq in found.values()) / len(found) for q in qids}
+
+
+def write_report(args, timed, counts, before, scores, sizes, work: Path) -> None:
+    n_first, n_later, fresh_sample = sizes
+    rows = _rows(timed, counts, scores, args.seeds)
+    test = paired_test(_mean_per_query(scores["fresh"]), _mean_per_query(scores["incremental"]))
+    ratio = {k: timed["incremental"][k] / timed["fresh"][k] for k in ("wall", "cpu")}
+    asked = counts["incremental"].get("asked", 0) / max(counts["fresh"].get("asked", 1), 1)
+    stage_s = {arm: timed[arm]["stages"] for arm in timed}
+    text = f"""# A corpus that grows: incremental run vs fresh run
+
+Cranfield (tuning collection), {n_first} passages first and {n_later} ({args.later:.0%}) added
+later (seeded shuffle). Generator: the bundled Qwen2.5-Coder-0.5B (llama.cpp,
+{args.threads} threads), types {", ".join(args.types)}; teacher: the default offline
+ensemble; student: all-MiniLM-L6-v2, default training; test: Cranfield's test queries on
+all {n_first + n_later} passages. Sample: {args.sample} passages of the first
+{n_first} (the incremental run adds the new passages at the same rate), {fresh_sample} of
+{n_first + n_later} in the fresh run. Before the timed incremental run, the run on the
+first {n_first} passages (up to label, not timed) left {before} answers in the store.
+Seeds {", ".join(map(str, args.seeds))} are train seeds; seconds are those of the seed-{
+args.seeds[0]} run (wall and CPU of all its processes; the machine was shared with other
+jobs, so CPU seconds are the steadier measure).
+
+{markdown_table(rows, list(rows[0]))}
+
+Incremental / fresh: wall {ratio['wall']:.0%}, CPU {ratio['cpu']:.0%}, LLM requests
+{asked:.0%}. nDCG@10 (mean over seeds per query, paired test): incremental - fresh =
+{test.delta:+.4f}, p = {test.p_permutation:.3g} (permutation), {test.p_ttest:.3g} (t-test).
+
+Seconds per stage (seed-{args.seeds[0]} run; a skipped stage keeps its earlier time):
+
+```
+{json.dumps(stage_s, indent=1)}
+```
+
+Command:
+
+    flock -s /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/incremental.py \\
+        {args.data} --sample {args.sample} --types {" ".join(args.types)} \\
+        --threads {args.threads} --seeds {" ".join(map(str, args.seeds))}
+"""
+    write_text(args.out, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
