@@ -13,6 +13,7 @@ from corpusfit.fields import results_dump
 from corpusfit.stages.base import StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.card import record_evaluation
+from corpusfit.train.session import model_dir
 from corpusfit.workspace import read_json
 
 
@@ -69,7 +70,7 @@ def steps(layout: RunLayout) -> list[Step]:
     trained = [layout.dir("train", v) for v in [None, *variants]]
     models = {"base": layout.section("train").student}
     for name, folder in zip(["specialized", *variants], trained):
-        models[name] = str(folder)
+        models[name] = str(model_dir(folder))
     test_data = layout.config.evaluation_data()
     label = layout.dir("label")
     stage = EvaluateStage(layout.section("evaluate"), models,

@@ -18,6 +18,7 @@ from corpusfit.stages.base import StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.loop import TrainResult, train_model
+from corpusfit.train.session import MODEL_DIR, model_dir
 
 
 @dataclass
@@ -31,7 +32,7 @@ class TrainStage:
 
     name: ClassVar[str] = "train"
     section: ClassVar[str] = "train"
-    outputs: ClassVar[tuple[str, ...]] = ()
+    outputs: ClassVar[tuple[str, ...]] = (MODEL_DIR,)  # the model beside the stage records
 
     def fingerprint_config(self) -> dict:
         """Config without its runtime-only fields (where it runs) + the student's identity."""
@@ -62,7 +63,7 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
                        show_progress=show_progress)
     outcome = run_stage(stage, out)
     if outcome.skipped:
-        return TrainResult.from_manifest(Path(out), outcome.manifest)
+        return TrainResult.from_manifest(model_dir(out), outcome.manifest)
     return outcome.value
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from corpusfit import __version__
 from corpusfit.train.card_meta import (
     METRICS_HEADING,
+    base_card,
     front_matter,
     hub_id,
     recipe_from_run,
@@ -110,6 +111,22 @@ reads this folder. With corpusfit: `corpusfit eval --test-data BEIR_FOLDER --ret
 """
 
 
+def _run_dir(folder: Path) -> Path:
+    """The pipeline run folder of a model folder (``RUN/05-train/model``), if it is one."""
+    folder = folder.resolve()
+    return folder.parent.parent if folder.parent.name.startswith("05-train") else folder.parent
+
+
+def _shown_config(config: dict) -> dict:
+    """The train config with local paths cut to their last part (the card is uploaded)."""
+    shown = dict(config)
+    for key in ("student", "eval_data", "cache_dir"):
+        value = shown.get(key)
+        if isinstance(value, str) and (value.startswith(("/", ".", "~")) or Path(value).exists()):
+            shown[key] = hub_id(value) or Path(value).name
+    return shown
+
+
 def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts: dict,
                history: list[dict], summary: dict, metrics: dict | None = None,
                base_path: str | None = None, result: dict | None = None) -> None:
@@ -125,9 +142,8 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
     if metrics and "this" not in metrics and "trained" in metrics.get("models", {}):
         metrics = {**metrics, "this": "trained", "data": Path(str(metrics.get("data"))).name}
     meta = front_matter(name=folder.name, base_model=hub or base_model,
-                        asymmetric=mode == "query_only",
-                        datasets=[metrics["data"]] if metrics and metrics.get("data") else [],
-                        metrics=metrics)
+                        asymmetric=mode == "query_only", metrics=metrics,
+                        base_meta=base_card(base_model, base_path))
     passage_note = (
         "Query-only model: a sentence-transformers `Router` with a trained **query** route "
         "and the base model, unchanged, as the **document** route (both in this folder), so "
@@ -143,7 +159,7 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
 {_usage(mode)}
 ## Recipe
 
-{_recipe(mode, config, counts, recipe_from_run(folder.resolve().parent))}
+{_recipe(mode, config, counts, recipe_from_run(_run_dir(folder)))}
 ## Training data
 
 {_counts_section(counts)}
@@ -159,7 +175,7 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
 ## Config
 
 ```json
-{json.dumps(config, indent=2)}
+{json.dumps(_shown_config(config), indent=2)}
 ```
 """
     write_text(folder / "README.md", text)
