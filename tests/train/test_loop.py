@@ -183,3 +183,21 @@ def test_cli_train_then_eval(tiny_bert, tiny_lists, tmp_path, tiny_beir, capsys)
     bad = main(["train", "--lists", str(lists), "--corpus", str(corpus), "--out", str(out),
                 "--set", "objective={listwize: 1}"])
     assert bad == 2
+
+
+def test_a_folder_of_the_old_layout_is_retrained_into_the_new_one(tiny_bert, tiny_lists,
+                                                                    tmp_path):
+    """corpusfit 0.1.0 wrote the model into the stage folder itself: that folder trains
+    once more, and afterwards holds the records beside ``model/`` and nothing of the old."""
+    import shutil
+
+    out = tmp_path / "05-train"
+    shutil.copytree(tiny_bert, out)
+    (out / "modules.json").write_text("[]")
+    (out / "corpusfit_encoder.json").write_text("{}")
+    (out / "manifest.json").write_text(json.dumps({"config_hash": "old"}))
+    result = run_train(_cfg(tiny_bert, epochs=1), *tiny_lists, out, show_progress=False)
+    assert not result.skipped and result.out == model_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([".pipeline.json", LOG,
+                                                            "manifest.json", "model"])
+    assert (model_dir(out) / "modules.json").exists()

@@ -106,8 +106,9 @@ documents = model.encode_document(["Lift is the force that holds an aircraft in 
 print(model.similarity(queries, documents))
 ```
 
-`encode_query` and `encode_document` matter: {how}. sentence-transformers 5.0 or later
-reads this folder. With corpusfit: `corpusfit eval --test-data BEIR_FOLDER --retriever THIS_FOLDER`.
+`encode_query` and `encode_document` matter: {how}. sentence-transformers 6 or later
+reads this folder (it was written by `SentenceTransformer.save`). With corpusfit:
+`corpusfit eval --test-data BEIR_FOLDER --retriever THIS_FOLDER`.
 """
 
 
