@@ -353,7 +353,7 @@ def mine_trial(args, size: int):
         setattr(owner, attr, wrapper)
 
     for owner, attr, key in [
-            (DenseEncoder, "load_pair", "model load s"), (DenseIndex, "__init__", "faiss add s"),
+            (DenseEncoder, "load", "model load s"), (DenseIndex, "__init__", "faiss add s"),
             (DenseEncoder, "encode", lambda a, kw: "encode queries s" if kw.get(
                 "kind", a[2] if len(a) > 2 else "passage") == "query" else "encode passages s"),
             (DenseIndex, "run", "dense search s"), (BM25Index, "__init__", "bm25 index s"),

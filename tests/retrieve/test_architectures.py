@@ -156,3 +156,15 @@ def test_bf16_keeps_pooling_in_fp32_and_stays_close(architectures):
     a, b = _ours(fp32)[1], _ours(bf16)[1]
     assert b.dtype == np.float32 and np.abs(a - b).max() < 0.05
     assert fp32.cache_namespace("passage") != bf16.cache_namespace("passage")
+
+
+def test_eval_command_names_trust_remote_code_and_runs_with_it(custom_code_model, tiny_beir,
+                                                               capsys):
+    from corpusfit.cli import main
+
+    args = ["eval", "--test-data", str(tiny_beir), "--retriever", str(custom_code_model),
+            "--depth", "100"]
+    assert main(args) == 2
+    assert "trust_remote_code: true" in capsys.readouterr().err
+    assert main([*args, "--trust-remote-code"]) == 0
+    assert "nDCG@10" in capsys.readouterr().out
