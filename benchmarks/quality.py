@@ -220,6 +220,7 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
     from corpusfit.data.readers import load_beir
     from corpusfit.evaluate.harness import Harness, spec_name
     from corpusfit.retrieve.settings import RetrievalSettings
+    from corpusfit.train.session import model_dir
     from corpusfit.workspace import read_json, write_json
 
     run_dir = prepare(data_dir, args)
@@ -252,7 +253,8 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
             if trained:
                 for stale in (cache, fused):  # metrics of an older model
                     stale.unlink(missing_ok=True)
-            pq = metrics_of(harness, str(out), cache)
+            model = out if arm.startswith("st-") else model_dir(out)  # cf: beside its records
+            pq = metrics_of(harness, str(model), cache)
             if trained:  # train + evaluation wall time, kept for reruns that skip both
                 timings[out.name] = time.monotonic() - start
                 write_json(qdir / "seconds.json", timings)
@@ -261,7 +263,7 @@ def collection_rows(data_dir: Path, args) -> list[dict]:
                   file=sys.stderr, flush=True)
             if arm == "cf-default" and not any(r["arm"] == "cf-default + BM25 (RRF)"
                                                for r in rows):
-                spec = f"rrf:bm25+{out}"
+                spec = f"rrf:bm25+{model}"
                 rows.append({"arm": "cf-default + BM25 (RRF)", "seed": seed, "seconds": None,
                              "pq": metrics_of(harness, spec, fused)})
     return rows

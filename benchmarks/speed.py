@@ -165,8 +165,8 @@ def encode_trial(args, method: str):
             st.encode(xs, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
     else:
         from corpusfit.retrieve.encoder import DenseEncoder
-        enc = DenseEncoder.load(path, device="cpu", passage_max_length=256)
-        tok = enc.tokenizer
+        enc = DenseEncoder.load(path, device="cpu")
+        tok = enc.model.tokenizer
         kw = {} if method == "corpusfit" else {"batch_tokens": 32 * 256, "max_batch": 32}
 
         def run(xs):
@@ -282,8 +282,8 @@ def train_trial(args, mode: str, batch: int):
     from corpusfit.train.trainer import Trainer, build_passage_bank
     torch.manual_seed(args.seed)
     cfg = TrainConfig(mode=mode, queries_per_step=batch, seed=args.seed, device="cpu")
-    enc = DenseEncoder.load(cfg.student, device="cpu", query_max_length=cfg.query_max_length,
-                            passage_max_length=cfg.passage_max_length)
+    enc = DenseEncoder.load(cfg.student, cfg.encoder_options(), device="cpu",
+                            query_only=mode == "query_only")
     data = _make_data(str(CRANFIELD), batch * args.steps + 4, LabelConfig().list_size,
                       args.seed)
     used = list(dict.fromkeys(d for x in data.train for d in x.doc_ids))  # as load_training_data
@@ -352,7 +352,7 @@ def mine_trial(args, size: int):
         setattr(owner, attr, wrapper)
 
     for owner, attr, key in [
-            (DenseEncoder, "load_pair", "model load s"), (DenseIndex, "__init__", "faiss add s"),
+            (DenseEncoder, "load", "model load s"), (DenseIndex, "__init__", "faiss add s"),
             (DenseEncoder, "encode", lambda a, kw: "encode queries s" if kw.get(
                 "kind", a[2] if len(a) > 2 else "passage") == "query" else "encode passages s"),
             (DenseIndex, "run", "dense search s"), (BM25Index, "__init__", "bm25 index s"),

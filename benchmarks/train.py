@@ -67,8 +67,7 @@ def _trial(args, batch: int, gradcache: bool, q) -> None:
     cfg = TrainConfig(student=args.model, mode="full", queries_per_step=batch,
                       chunk_size=args.chunk, gradcache=gradcache,
                       passage_max_length=args.passage_max_length, seed=args.seed)
-    enc = DenseEncoder.load(args.model, device=args.device,
-                            passage_max_length=args.passage_max_length)
+    enc = DenseEncoder.load(args.model, cfg.encoder_options(), device=args.device)
     data = _make_data(args.data, batch * (args.steps + 1) + 4, args.list_size, args.seed)
     tr = Trainer(cfg, data, enc, DistContext(), total_steps=100)
     tr.train_step(data.train[:4], 0)  # warm-up: allocator, optimizer state

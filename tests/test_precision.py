@@ -55,4 +55,3 @@ def test_bf16_encoding_close_to_fp32_and_cached_apart(tiny_bert, tmp_path):
     assert (a * b).sum(1).min() > 0.99  # same directions up to bf16 rounding
     assert not (a == b).all()  # bf16 really ran
     assert fp32.cache_namespace("passage") != bf16.cache_namespace("passage")
-    assert fp32.with_settings(query_max_length=8).precision == "fp32"

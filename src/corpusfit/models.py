@@ -1,7 +1,7 @@
-"""Resolve model names to local folders and known encoder presets.
+"""Resolve model names to local folders: bundled short names, paths, hub ids, GGUF files.
 
-Presets encode what each embedding family was trained with (pooling and
-prefixes); getting these wrong swings retrieval quality enormously.
+How an embedding model pools and which prompts it takes are read by sentence-transformers
+from the model's own folder (``corpusfit.retrieve.st_folder``), never guessed from its name.
 """
 
 from __future__ import annotations
@@ -9,32 +9,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from corpusfit.errors import CorpusfitError
 
 logger = logging.getLogger(__name__)
-
-BGE_QUERY = "Represent this sentence for searching relevant passages: "
-
-
-@dataclass(frozen=True)
-class EncoderPreset:
-    pooling: str
-    query_prefix: str = ""
-    passage_prefix: str = ""
-
-
-# Matched against the lower-cased model name or path; first hit wins.
-PRESETS: list[tuple[str, EncoderPreset]] = [
-    ("bge-", EncoderPreset("cls", BGE_QUERY, "")),
-    ("arctic-embed", EncoderPreset("cls", BGE_QUERY, "")),
-    ("e5-", EncoderPreset("mean", "query: ", "passage: ")),
-    ("gte-", EncoderPreset("mean", "", "")),
-    ("minilm", EncoderPreset("mean", "", "")),
-    ("mpnet", EncoderPreset("mean", "", "")),
-]
 
 
 def _minilm_path() -> str:
@@ -71,15 +50,6 @@ def resolve_model(name: str) -> str:
     if name.count("/") == 1 and not name.startswith((".", "/")):
         return name  # a hub id such as BAAI/bge-base-en-v1.5
     raise CorpusfitError(f"model '{name}' is neither a known short name nor an existing folder")
-
-
-def preset_for(name: str) -> EncoderPreset | None:
-    """The preset whose pattern occurs in ``name`` (a path or hub id), if any."""
-    low = name.lower()
-    for pattern, preset in PRESETS:
-        if pattern in low:
-            return preset
-    return None
 
 
 # --- Bundled GGUF generators (found offline in registry packages) -------------------------

@@ -288,9 +288,12 @@ def test_torn_line_in_a_file_written_whole_is_corruption(tmp_path, caplog):
 def test_encoder_max_length_is_clamped_to_the_model(tiny_bert):
     """The tiny BERT has 128 positions; the default passage length is 256 tokens."""
     from corpusfit.retrieve.encoder import DenseEncoder
+    from corpusfit.retrieve.settings import EncoderOptions
+    from corpusfit.retrieve.st_folder import max_length
 
-    encoder = DenseEncoder.load(str(tiny_bert), device="cpu")
-    assert encoder.settings.passage_max_length == 128
+    encoder = DenseEncoder.load(str(tiny_bert), EncoderOptions(passage_max_length=256),
+                                device="cpu")
+    assert max_length(encoder.model, "passage") == 128
     vectors = encoder.encode(["wing lift " * 400, "drag"], kind="passage")
     assert vectors.shape[0] == 2
 

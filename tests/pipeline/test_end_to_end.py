@@ -75,6 +75,9 @@ def test_run_resume_force_until(tmp_path, config_file, capsys):
     assert len(queries) == 18  # 6 passages x 3 types, all accepted
     assert (run / "07-report" / "report.html").stat().st_size > 10_000
     assert "corpus:" in (run / "config.yaml").read_text()
+    model = run / "05-train" / "model"  # the model and its card; the records beside it
+    assert (model / "README.md").exists() and (model / "modules.json").exists()
+    assert not (model / "manifest.json").exists() and (run / "05-train" / "manifest.json").exists()
     metrics = json.loads((run / "06-evaluate" / "metrics.json").read_text())
     assert set(metrics["retrievers"]) >= {"base", "specialized", "infonce", "bm25", "hybrid"}
 

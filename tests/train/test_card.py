@@ -13,6 +13,7 @@ from corpusfit.stages.train import run_train
 from corpusfit.train.card import write_card
 from corpusfit.train.card_meta import split_card
 from corpusfit.train.config import TrainConfig
+from corpusfit.train.session import model_dir
 
 REQUIRED = {"pipeline_tag", "library_name", "tags"}
 
@@ -40,8 +41,10 @@ def test_front_matter_is_hub_yaml_without_local_paths(tmp_path):
     assert meta["library_name"] == "sentence-transformers"
     assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert {"sentence-transformers", "corpusfit", "asymmetric"} <= set(meta["tags"])
-    assert meta["datasets"] == ["cranfield"]
+    assert "datasets" not in meta  # the test data is a local folder, not a hub dataset
+    assert meta["license"] == "apache-2.0" and meta["language"] in ("en", ["en"])  # the base
     result = meta["model-index"][0]["results"][0]
+    assert result["dataset"]["name"] == "cranfield"
     assert {m["type"]: m["value"] for m in result["metrics"]} == {
         "ndcg_at_10": 0.35, "recall_at_100": 0.72}
     assert "encode_query" in body and "encode_document" in body
@@ -54,7 +57,7 @@ def test_local_base_model_is_not_a_hub_id(tiny_bert, tmp_path):
     write_card(tmp_path, base_model=str(tiny_bert), mode="full", config={}, counts={},
                history=[], summary={})
     meta, body = _card(tmp_path)
-    assert "base_model" not in meta and "model-index" not in meta
+    assert "base_model" not in meta and "model-index" not in meta and "license" not in meta
     assert "Not evaluated yet" in body and "--test-data BEIR_FOLDER" in body
 
 
@@ -66,10 +69,10 @@ def evaluated(tiny_bert, tiny_lists, tiny_beir, tmp_path):
                       chunk_size=3, epochs=1, lr=1e-3, device="cpu", max_minutes=None,
                       passage_max_length=48)
     run_train(cfg, *tiny_lists, out, show_progress=False)
-    models = {"base": str(tiny_bert), "specialized": str(out)}
+    models = {"base": str(tiny_bert), "specialized": str(model_dir(out))}
     evaluate = EvaluateConfig(agreement=False, hybrid=False, depth=100)
     metrics = run_evaluate(evaluate, tmp_path / "06-evaluate", models, tiny_beir)
-    return out, metrics, (evaluate, models, tiny_beir, tmp_path / "06-evaluate")
+    return model_dir(out), metrics, (evaluate, models, tiny_beir, tmp_path / "06-evaluate")
 
 
 def test_evaluate_stage_writes_metrics_into_the_card(evaluated, tiny_bert):
@@ -78,7 +81,9 @@ def test_evaluate_stage_writes_metrics_into_the_card(evaluated, tiny_bert):
     ours = metrics["retrievers"]["specialized"]["metrics"]
     values = {m["name"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
     assert values["nDCG@10"] == pytest.approx(round(ours["nDCG@10"], 4))
-    assert meta["datasets"] == [tiny_beir_name(metrics)]
+    assert "datasets" not in meta
+    dataset = meta["model-index"][0]["results"][0]["dataset"]
+    assert dataset["name"] == tiny_beir_name(metrics)
     section = body.split("## Retrieval metrics", 1)[1].split("\n## ", 1)[0]
     assert "Not evaluated" not in section and "(this model: `specialized`)" in section
     assert f"{ours['nDCG@10']:.4g}" in section
@@ -115,3 +120,13 @@ def test_standalone_eval_updates_the_card_only_when_asked(evaluated, tiny_bert, 
     assert meta["model-index"] and f"(this model: `{out}`)" in body
     assert "model cards updated" in capsys.readouterr().out
     assert not (tiny_bert / "README.md").exists()  # the baseline folder is left alone
+
+
+def test_license_and_language_come_from_the_base_models_card(tiny_bert_factory, tmp_path):
+    base = tiny_bert_factory(seed=7)
+    (base / "README.md").write_text("---\nlicense: mit\nlanguage:\n- de\n- en\n---\n# x\n")
+    write_card(tmp_path, base_model=str(base), mode="full", config={"student": str(base)},
+               counts={}, history=[], summary={})
+    meta, body = _card(tmp_path)
+    assert meta["license"] == "mit" and meta["language"] == ["de", "en"]
+    assert str(base) not in body  # the config section shows the folder's name only

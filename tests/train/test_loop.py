@@ -12,6 +12,7 @@ from corpusfit.retrieve.encoder import DenseEncoder
 from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.loop import LOG, STATE_DIR
+from corpusfit.train.session import model_dir
 from corpusfit.train.trainer import lr_factor
 from corpusfit.workspace import file_sha256, iter_jsonl_tolerant
 
@@ -37,16 +38,19 @@ def test_full_run_writes_model_log_card_manifest(tiny_bert, tiny_lists, tmp_path
     assert all({"listwise", "infonce", "loss", "lr", "grad_norm"} <= r.keys() for r in steps)
     devs = [r for r in iter_jsonl_tolerant(out / LOG) if r.get("event") == "dev"]
     assert [d["epoch"] for d in devs] == [0, 1, 2, 3] and all("dev_loss" in d for d in devs)
-    card = (out / "README.md").read_text()
-    assert "keywords" in card and str(tiny_bert) in card and "dev_listwise" in card
+    model = model_dir(out)
+    card = (model / "README.md").read_text()
+    assert "keywords" in card and tiny_bert.name in card and "dev_listwise" in card
+    assert str(tiny_bert) not in card  # the card is uploaded: no local paths
     assert not (out / STATE_DIR).exists() and (out / "manifest.json").exists()
-    # The folder loads as a corpusfit encoder and as a sentence-transformers model.
+    # The model folder holds the model and its card only; the records lie beside it.
+    assert not {"manifest.json", ".pipeline.json", LOG} & {p.name for p in model.iterdir()}
     from sentence_transformers import SentenceTransformer
 
-    enc = DenseEncoder.load(str(out), device="cpu")
-    assert enc.passage_model is None
+    enc = DenseEncoder.load(str(model), device="cpu")
+    assert not enc.is_asymmetric
     ours = enc.encode(["lift of a wing"], "passage", show_progress=False)
-    st = SentenceTransformer(str(out), device="cpu").encode(["lift of a wing"])
+    st = SentenceTransformer(str(model), device="cpu").encode_document(["lift of a wing"])
     assert np.allclose(ours, st, atol=1e-5)
     base = DenseEncoder.load(str(tiny_bert), device="cpu").encode(["lift of a wing"], "passage",
                                                                   show_progress=False)
@@ -100,9 +104,9 @@ def test_query_only_keeps_passage_side(tiny_bert, tiny_lists, tmp_path):
     result = run_train(_cfg(tiny_bert, mode="query_only", keep_base_if_better=False),
                        *tiny_lists, out, show_progress=False)
     assert result.mode == "query_only"
-    assert (out / "router_config.json").exists()  # the base model is the document route
+    assert (model_dir(out) / "router_config.json").exists()  # base = the document route
     assert before == {p.name: file_sha256(p) for p in tiny_bert.iterdir() if p.is_file()}
-    trained, p_enc = DenseEncoder.load_pair(str(out), device="cpu")
+    trained = p_enc = DenseEncoder.load(str(model_dir(out)), device="cpu")
     base = DenseEncoder.load(str(tiny_bert), device="cpu")
     texts = ["lift of a wing in supersonic flow", "library index of books"]
     assert np.array_equal(p_enc.encode(texts, "passage", show_progress=False),
@@ -136,7 +140,7 @@ def test_time_budget_stops_and_still_saves(tiny_bert, tiny_lists, tmp_path):
                        show_progress=False)
     assert result.steps == 1 and result.stopped.startswith("time budget")
     assert _steps(tmp_path / "m")[0]["lr"] == pytest.approx(1e-4)  # schedule ran to its end
-    assert (tmp_path / "m" / "model.safetensors").exists()
+    assert (model_dir(tmp_path / "m") / "model.safetensors").exists()
 
 
 def test_lr_schedule_warmup_then_decay_to_tenth():
@@ -170,12 +174,30 @@ def test_cli_train_then_eval(tiny_bert, tiny_lists, tmp_path, tiny_beir, capsys)
                "--queries-per-step", "4", "--set", "loss.infonce_temperature=0.02",
                "--eval-data", str(tiny_beir)])
     assert rc == 0 and '"mode": "query_only"' in capsys.readouterr().out
-    card = (out / "README.md").read_text()
+    card = (model_dir(out) / "README.md").read_text()
     assert "| base |" in card and "| trained |" in card and "nDCG@10" in card
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["loss"]["infonce_temperature"] == 0.02
-    assert main(["eval", "--data", str(tiny_beir), "--retriever", str(out)]) == 0
+    assert main(["eval", "--data", str(tiny_beir), "--retriever", str(model_dir(out))]) == 0
     assert "nDCG@10" in capsys.readouterr().out
     bad = main(["train", "--lists", str(lists), "--corpus", str(corpus), "--out", str(out),
                 "--set", "objective={listwize: 1}"])
     assert bad == 2
+
+
+def test_a_folder_of_the_old_layout_is_retrained_into_the_new_one(tiny_bert, tiny_lists,
+                                                                    tmp_path):
+    """corpusfit 0.1.0 wrote the model into the stage folder itself: that folder trains
+    once more, and afterwards holds the records beside ``model/`` and nothing of the old."""
+    import shutil
+
+    out = tmp_path / "05-train"
+    shutil.copytree(tiny_bert, out)
+    (out / "modules.json").write_text("[]")
+    (out / "corpusfit_encoder.json").write_text("{}")
+    (out / "manifest.json").write_text(json.dumps({"config_hash": "old"}))
+    result = run_train(_cfg(tiny_bert, epochs=1), *tiny_lists, out, show_progress=False)
+    assert not result.skipped and result.out == model_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([".pipeline.json", LOG,
+                                                            "manifest.json", "model"])
+    assert (model_dir(out) / "modules.json").exists()

@@ -12,6 +12,7 @@ from corpusfit.stages.train import run_train
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import load_training_data
 from corpusfit.train.distributed import DistContext
+from corpusfit.train.session import model_dir
 from corpusfit.train.trainer import Trainer, lr_factor, set_dropout
 
 
@@ -58,9 +59,9 @@ def test_trainer_first_step_runs_at_lr_zero(tiny_bert, tiny_lists):
 
 def test_dropout_zero_sets_every_probability(tiny_bert):
     enc = DenseEncoder.load(str(tiny_bert), device="cpu")
-    assert enc.model.config.hidden_dropout_prob == 0.1  # BERT's own
+    assert enc.model[0].auto_model.config.hidden_dropout_prob == 0.1  # BERT's own
     assert set_dropout(enc.model, 0.0) > 0
-    cfg = enc.model.config.to_dict()
+    cfg = enc.model[0].auto_model.config.to_dict()
     assert cfg["hidden_dropout_prob"] == cfg["attention_probs_dropout_prob"] == 0.0
     drops = [m for m in enc.model.modules() if isinstance(m, torch.nn.Dropout)]
     assert drops and all(m.p == 0.0 for m in drops)
@@ -75,7 +76,7 @@ def test_trainer_applies_the_configured_dropout(tiny_bert, tiny_lists):
         enc = DenseEncoder.load(str(tiny_bert), device="cpu")
         Trainer(TrainConfig(student=str(tiny_bert), dropout=value, device="cpu"), data, enc,
                 DistContext(), total_steps=4)
-        assert enc.model.config.hidden_dropout_prob == expected
+        assert enc.model[0].auto_model.config.hidden_dropout_prob == expected
         assert {m.p for m in enc.model.modules() if isinstance(m, torch.nn.Dropout)} \
             == {expected}
 
@@ -87,10 +88,11 @@ def test_full_mode_trains_both_towers(tiny_bert, tiny_lists, tmp_path):
     out = tmp_path / "full"
     result = run_train(cfg, *tiny_lists, out, show_progress=False)
     assert result.mode == "full" and result.kept == "trained"
-    assert json.loads((out / "config.json").read_text())["hidden_dropout_prob"] == 0.0
-    trained = DenseEncoder.load(str(out), device="cpu")
+    config = json.loads((model_dir(out) / "config.json").read_text())
+    assert config["hidden_dropout_prob"] == 0.0
+    trained = DenseEncoder.load(str(model_dir(out)), device="cpu")
     base = DenseEncoder.load(str(tiny_bert), device="cpu")
-    assert trained.passage_model is None
+    assert not trained.is_asymmetric
     text = ["lift of a wing in supersonic flow"]
     for kind in ("query", "passage"):
         assert not torch.allclose(torch.from_numpy(trained.encode(text, kind,
@@ -104,7 +106,8 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     from corpusfit.stages.train import TrainStage
     from corpusfit.workspace import config_hash
 
-    assert runtime_fields(TrainConfig) == {"device", "cache_dir", "precision"}
+    assert runtime_fields(TrainConfig) == {"device", "cache_dir", "precision",
+                                           "trust_remote_code"}
 
     def fp(**kw):
         stage = TrainStage(TrainConfig(**kw), tmp_path / "l", tmp_path / "c")
@@ -116,7 +119,8 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     # the same hash as the hand-kept exclude list gave: trained folders stay up to date
     cfg = TrainConfig()
     stage = TrainStage(cfg, tmp_path / "l", tmp_path / "c")
-    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision"})
+    old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision",
+                                               "trust_remote_code"})
     old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
     assert config_hash(old) == base
 

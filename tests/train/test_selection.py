@@ -16,6 +16,7 @@ from corpusfit.train import trainer as trainer_mod
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.loop import LOG
 from corpusfit.train.selection import kept_base_sentence, selection_result
+from corpusfit.train.session import model_dir
 from corpusfit.workspace import iter_jsonl_tolerant
 
 TEXT = ["lift of a wing", "library index of books"]
@@ -47,8 +48,8 @@ def no_signal_lists(tiny_bert, tmp_path, fixture_texts) -> tuple[Path, Path]:
     docs_text, queries = fixture_texts
     rng = random.Random(0)
     enc = DenseEncoder.load(str(tiny_bert), device="cpu")
-    q_emb = enc.encode(queries, "query", show_progress=False)
-    d_emb = enc.encode(docs_text, "passage", show_progress=False)
+    q_emb = enc.for_search(enc.encode(queries, "query", show_progress=False), "query")
+    d_emb = enc.for_search(enc.encode(docs_text, "passage", show_progress=False), "passage")
     ratio = TrainConfig().loss.teacher_temperature / TrainConfig().loss.student_temperature
     records = []
     for i, query in enumerate(queries):
@@ -86,12 +87,12 @@ def test_no_signal_teacher_keeps_the_base_model_and_says_so(tiny_bert, tmp_path,
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["result"]["kept"] == "base"
     assert manifest["counts"]["result"]["base_dev_loss"] == result.base_dev_loss
-    card = (out / "README.md").read_text()
+    card = (model_dir(out) / "README.md").read_text()
     intro = card.split("# corpusfit student", 1)[1].strip().splitlines()[0]
     assert intro.startswith("**corpusfit kept the base model:")
     devs = [r for r in iter_jsonl_tolerant(out / LOG) if r.get("event") == "dev"]
     assert devs[0]["epoch"] == 0 and devs[0]["dev_loss"] < 1e-4  # the base fits dev exactly
-    assert np.allclose(_embed(out), _embed(tiny_bert), atol=1e-6)  # the exported base
+    assert np.allclose(_embed(model_dir(out)), _embed(tiny_bert), atol=1e-6)  # the exported base
     again = run_train(_cfg(tiny_bert), lists, corpus, out, show_progress=False)
     assert again.skipped and again.kept == "base"
 
@@ -105,8 +106,8 @@ def test_keep_base_off_keeps_the_trained_model_with_a_warning(tiny_bert, tmp_pat
                            show_progress=False)
     assert result.kept == "trained" and result.base_dev_loss < result.best_dev_loss
     assert "keep_base_if_better is False; keeping the trained model" in caplog.text
-    assert "corpusfit kept the base model" not in (out / "README.md").read_text()
-    assert not np.allclose(_embed(out), _embed(tiny_bert), atol=1e-4)
+    assert "corpusfit kept the base model" not in (model_dir(out) / "README.md").read_text()
+    assert not np.allclose(_embed(model_dir(out)), _embed(tiny_bert), atol=1e-4)
 
 
 def _scripted_dev(monkeypatch, losses: list[float]) -> None:
@@ -129,7 +130,7 @@ def test_decision_follows_the_dev_loss(tiny_bert, tiny_lists, tmp_path, monkeypa
     assert (result.kept, result.best_epoch) == (kept, best_epoch)
     assert result.base_dev_loss == 1.0 and result.best_dev_loss == min(losses[1:])
     assert result.steps == 3 * epochs_run
-    same = np.allclose(_embed(out), _embed(tiny_bert), atol=1e-6)
+    same = np.allclose(_embed(model_dir(out)), _embed(tiny_bert), atol=1e-6)
     assert same == (kept == "base")
 
 

@@ -139,7 +139,7 @@ def student_check(train: TrainConfig) -> dict:
     """One query encoded by the student model the train stage starts from."""
     from corpusfit.retrieve.encoder import DenseEncoder
 
-    encoder = DenseEncoder.load(train.student, device=train.device)
+    encoder = DenseEncoder.load(train.student, train.encoder_options(), device=train.device)
     emb = encoder.encode([QUERY], "query", show_progress=False)
     _finite([float(x) for x in emb[0]], "embedding values")
     return {"ran": f"{train.student} ({encoder.name})", "device": str(encoder.device),

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     config_flag(p, EvaluateConfig, "depth", metavar="N", help="documents retrieved per query "
                                                              "(at least 100)")
     config_flag(p, EvaluateConfig, "rrf_k", metavar="K")
+    config_flag(p, EvaluateConfig, "trust_remote_code", action="store_true")
     p.add_argument("--cache-dir", default=None,
                    help="embedding cache folder (default: OUT/cache when --out is given)")
     p.add_argument("--baseline", default=None, metavar="SPEC",

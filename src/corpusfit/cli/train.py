@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                                      "optimizer step")
     config_flag(p, TrainConfig, "max_minutes", metavar="MINUTES|auto")
     config_flag(p, TrainConfig, "seed", help="seed of shuffling and initialization")
+    config_flag(p, TrainConfig, "trust_remote_code", action="store_true")
     config_flag(p, TrainConfig, "eval_data", metavar="BEIR_FOLDER",
                 help="BEIR folder: base vs trained metrics in the model card")
     config_flag(p, TrainConfig, "cache_dir", help="embedding cache folder (query-only mode: "

@@ -103,8 +103,8 @@ class Artifact:
 
     Attributes:
         name: the key in :data:`ARTIFACTS` (``lists``).
-        file: its file name inside the producing stage's folder (``lists.jsonl``); empty
-            for the folder itself (the trained model).
+        file: its file (or folder: the trained model, ``model``) inside the producing
+            stage's folder (``lists.jsonl``).
         record: the record class of each JSON line, or None for other files.
         stage: the stage that writes it (``label``).
         schema: version of its meaning; raising it reruns the producing stage (and so
@@ -133,7 +133,7 @@ ARTIFACTS: dict[str, Artifact] = _table(
     Artifact("rejected", "rejected.jsonl", RejectedQuery, "generate", required=False),
     Artifact("candidates", "candidates.jsonl", Candidates, "mine"),
     Artifact("lists", "lists.jsonl", TrainingList, "label"),
-    Artifact("model", "", None, "train"),
+    Artifact("model", "model", None, "train"),  # a folder beside the stage records
     Artifact("metrics", "metrics.json", None, "evaluate"),
     Artifact("per_query", "per_query.json", None, "evaluate", required=False),
     Artifact("agreement", "agreement.json", None, "evaluate", required=False),

@@ -54,6 +54,7 @@ class EvaluateConfig(BaseModel):
     precision: Precision = setting("precision", description="fp32 (default): the numbers "
                                    "are the ones sentence-transformers reproduces; auto = "
                                    "bf16 autocast where the hardware has bf16 dot products")
+    trust_remote_code: bool = setting("trust_remote_code")
 
     def retrieval(self, cache_dir: str | None = None,
                   show_progress: bool = True) -> RetrievalSettings:
@@ -61,7 +62,8 @@ class EvaluateConfig(BaseModel):
         return RetrievalSettings(depth=self.depth, rrf_k=self.rrf_k,
                                  batch_tokens=self.batch_tokens, cache_dir=cache_dir,
                                  show_progress=show_progress, precision=self.precision,
-                                 bm25_language=self.bm25_language, bm25_stem=self.bm25_stem)
+                                 bm25_language=self.bm25_language, bm25_stem=self.bm25_stem,
+                                 trust_remote_code=self.trust_remote_code)
 
 
 def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:
@@ -155,10 +157,14 @@ def _mean_by_type(per_list: list[tuple[str, dict]]) -> dict:
 
 
 def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path,
-                     limit: int, batch_tokens: int, cache_dir: Path | None) -> dict:
+                     limit: int, batch_tokens: int, cache_dir: Path | None,
+                     trust_remote_code: bool = False) -> dict:
     """Per model: mean agreement with the teacher on dev lists, overall and per query type."""
     from corpusfit.data.readers import load_corpus
     from corpusfit.retrieve.encoder import DenseEncoder
+    from corpusfit.retrieve.settings import EncoderOptions
+
+    options = EncoderOptions(trust_remote_code=trust_remote_code)
 
     dev = _dev_lists(lists_path, limit)
     if not dev:
@@ -175,11 +181,11 @@ def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path
     out = {}
     cache = str(cache_dir) if cache_dir else None
     for name, model in models.items():
-        q_enc, p_enc = DenseEncoder.load_pair(model)
-        d_emb = p_enc.encode([corpus[d].full_text() for d in doc_ids], "passage",
-                             batch_tokens=batch_tokens, cache_dir=cache)
-        q_emb = q_enc.encode([r.query for r in dev], "query", batch_tokens=batch_tokens,
-                             cache_dir=cache)
+        enc = DenseEncoder.load(model, options)
+        d_emb = enc.for_search(enc.encode([corpus[d].full_text() for d in doc_ids], "passage",
+                                          batch_tokens=batch_tokens, cache_dir=cache), "passage")
+        q_emb = enc.for_search(enc.encode([r.query for r in dev], "query",
+                                          batch_tokens=batch_tokens, cache_dir=cache), "query")
         per_list = []
         for qi, rec in enumerate(dev):
             sims = d_emb[[row[d] for d in rec.doc_ids]] @ q_emb[qi]
@@ -214,7 +220,8 @@ def evaluate_models(config: EvaluateConfig, out_dir: str | Path, models: dict[st
     if config.agreement and lists_path is not None and corpus_path is not None:
         t0 = time.perf_counter()
         agreement = agreement_on_dev(models, Path(lists_path), Path(corpus_path),
-                                     config.max_dev_lists, config.batch_tokens, cache_dir)
+                                     config.max_dev_lists, config.batch_tokens, cache_dir,
+                                     config.trust_remote_code)
         write_json(out_dir / "agreement.json", agreement)
         timings["agreement_s"] = round(time.perf_counter() - t0, 2)
         counts["dev_lists"] = next(iter(agreement.values()), {}).get("all", {}).get("n", 0)

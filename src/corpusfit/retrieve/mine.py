@@ -58,18 +58,20 @@ class MineConfig(BaseModel):
     precision: Precision = runtime_only("auto", description="dense encoding of the "
                                         "candidates: auto = bf16 autocast where the hardware "
                                         "has bf16 dot products, else fp32")
+    trust_remote_code: bool = setting("trust_remote_code")
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
                    depth: int, cache_dir: str | None, precision: Precision = "fp32",
-                   **bm25: object) -> dict[str, TrecRun]:
+                   trust_remote_code: bool = False, **bm25: object) -> dict[str, TrecRun]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``; ``bm25`` holds
     ``bm25_language`` / ``bm25_stem`` when given."""
     ids = list(docs)
     retrievers = Retrievers(ids, [docs[d].full_text() for d in ids],
                             [q.qid for q in queries], [q.query for q in queries],
                             RetrievalSettings(depth=depth, cache_dir=cache_dir,
-                                              precision=precision, **bm25))
+                                              precision=precision,
+                                              trust_remote_code=trust_remote_code, **bm25))
     runs: dict[str, TrecRun] = {}
     for spec in specs:
         name = spec_name(spec)
@@ -167,7 +169,8 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
                                       "are excluded")
     runs = retriever_runs(config.retrievers, qs, docs, config.depth,
                           str(cache_dir or out_dir / "emb-cache"), config.precision,
-                          bm25_language=config.bm25_language, bm25_stem=config.bm25_stem)
+                          config.trust_remote_code, bm25_language=config.bm25_language,
+                          bm25_stem=config.bm25_stem)
     records, counts = build_candidates(qs, runs, config, docs)
     counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
     if shard is not None:

@@ -1,9 +1,9 @@
 """The student's passage tokens: its tokenizer, passage max length and passage prefix.
 
 Ingest sizes passages with them and the generator cuts the passage it shows the LLM
-with them, so both read what the student encodes. Only the model folder's files are
-read (no weights): ``tokenizer.json`` when there is one, else the fast tokenizer
-transformers builds from the folder.
+with them, so both read what the student encodes. They are read off the model as
+sentence-transformers loads it (:class:`corpusfit.retrieve.encoder.DenseEncoder`): the
+document route's tokenizer, its max length and the prompt ``encode_document`` uses.
 
 Use::
 
@@ -15,59 +15,44 @@ from __future__ import annotations
 
 import functools
 import logging
-from pathlib import Path
 
 from corpusfit.data.chunking import PassageTokens
 from corpusfit.errors import CorpusfitError
-from corpusfit.models import resolve_model
-from corpusfit.retrieve.st_folder import read_routes
 
 logger = logging.getLogger(__name__)
 
 
-def _tokenizer(folder: str):
+def _fast_tokenizer(tok, model: str):
+    """The ``tokenizers.Tokenizer`` behind a transformers fast tokenizer."""
     from tokenizers import Tokenizer
 
-    file = Path(folder) / "tokenizer.json"
-    if file.is_file():
-        return Tokenizer.from_file(str(file))
-    from transformers import AutoTokenizer
-
-    try:
-        fast = AutoTokenizer.from_pretrained(folder, use_fast=True)
-    except (OSError, ValueError) as e:
-        raise CorpusfitError(f"cannot load the tokenizer of {folder}: {e}") from e
-    if not getattr(fast, "is_fast", False):
-        raise CorpusfitError(f"{folder}: no fast tokenizer (tokenizer.json) to measure "
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        raise CorpusfitError(f"{model}: no fast tokenizer (tokenizer.json) to measure "
                              "passages with")
-    return Tokenizer.from_str(fast.backend_tokenizer.to_str())
-
-
-def _positions(folder: str) -> int | None:
-    import json
-
-    cfg = Path(folder) / "config.json"
-    if not cfg.is_file():
-        return None
-    value = json.loads(cfg.read_text(encoding="utf-8")).get("max_position_embeddings")
-    return int(value) if isinstance(value, int) and value > 0 else None
+    return Tokenizer.from_str(backend.to_str())
 
 
 @functools.lru_cache(maxsize=8)
-def passage_tokens(model: str) -> PassageTokens:
+def passage_tokens(model: str, trust_remote_code: bool = False) -> PassageTokens:
     """The :class:`PassageTokens` of ``model``'s passage encoder (its document route)."""
-    from corpusfit.retrieve.encoder import EncoderSettings, detect_settings
+    from corpusfit.retrieve.encoder import DenseEncoder
+    from corpusfit.retrieve.settings import EncoderOptions
+    from corpusfit.retrieve.st_folder import input_module, max_length
 
-    path = resolve_model(model)
-    routes = read_routes(path)
-    if routes is not None:
-        folder, found = routes["document"].path, dict(routes["document"].settings)
-    else:
-        folder, found = path, detect_settings(path, model)
-    settings = EncoderSettings(**{k: v for k, v in found.items()
-                                  if k in EncoderSettings.__dataclass_fields__})
-    length = min(x for x in (settings.passage_max_length, _positions(folder)) if x)
-    tokens = PassageTokens(_tokenizer(folder), length, settings.passage_prefix, name=model)
-    logger.debug("passage tokens of %s: max length %d, prefix %r", model, length,
-                 settings.passage_prefix)
+    enc = DenseEncoder.load(model, EncoderOptions(trust_remote_code=trust_remote_code),
+                            device="cpu")
+    module = input_module(enc.model, "passage")
+    tok = getattr(module, "tokenizer", None)
+    if tok is None:
+        raise CorpusfitError(f"{model}: its passage encoder has no tokenizer")
+    positions = getattr(getattr(getattr(module, "auto_model", None), "config", None),
+                        "max_position_embeddings", None)
+    limits = [x for x in (max_length(enc.model, "passage"), positions)
+              if isinstance(x, int) and x > 0]
+    if not limits:
+        raise CorpusfitError(f"{model}: no passage max length (set ingest.chunk.max_tokens)")
+    prefix = enc.prompt("passage") or ""
+    tokens = PassageTokens(_fast_tokenizer(tok, model), min(limits), prefix, name=model)
+    logger.debug("passage tokens of %s: max length %d, prefix %r", model, min(limits), prefix)
     return tokens

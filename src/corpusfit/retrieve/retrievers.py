@@ -16,7 +16,7 @@ from pathlib import Path
 
 from corpusfit.errors import CorpusfitError
 from corpusfit.retrieve.fusion import rrf
-from corpusfit.retrieve.settings import RetrievalSettings
+from corpusfit.retrieve.settings import EncoderOptions, RetrievalSettings
 from corpusfit.retrieve.trec import TrecRun, read_trec_run
 
 logger = logging.getLogger(__name__)
@@ -64,9 +64,11 @@ class Retrievers:
         from corpusfit.retrieve.index import DenseIndex
 
         s = self.settings
-        q_enc, p_enc = DenseEncoder.load_pair(spec, precision=s.precision)
-        doc_emb = p_enc.encode(self.doc_texts, "passage", batch_tokens=s.batch_tokens,
-                               cache_dir=s.cache_dir, show_progress=s.show_progress)
-        q_emb = q_enc.encode(self.query_texts, "query", batch_tokens=s.batch_tokens,
+        enc = DenseEncoder.load(spec, EncoderOptions(trust_remote_code=s.trust_remote_code),
+                                precision=s.precision)
+        doc_emb = enc.encode(self.doc_texts, "passage", batch_tokens=s.batch_tokens,
                              cache_dir=s.cache_dir, show_progress=s.show_progress)
-        return DenseIndex(self.doc_ids, doc_emb).run(self.query_ids, q_emb, k=s.depth)
+        q_emb = enc.encode(self.query_texts, "query", batch_tokens=s.batch_tokens,
+                           cache_dir=s.cache_dir, show_progress=s.show_progress)
+        index = DenseIndex(self.doc_ids, enc.for_search(doc_emb, "passage"))
+        return index.run(self.query_ids, enc.for_search(q_emb, "query"), k=s.depth)

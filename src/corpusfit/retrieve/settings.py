@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from corpusfit.fields import added_field, runtime_only
 from corpusfit.precision import Precision
@@ -56,6 +56,44 @@ class RetrievalSettings(BaseModel):
                                         "vectors sentence-transformers gives; auto = bf16 "
                                         "autocast where the hardware has bf16 dot products "
                                         "(bf16 GPU, AMX or AVX512_BF16 CPU), else fp32")
+    trust_remote_code: bool = runtime_only(False, description="let a model folder run its own "
+                                           "Python code (nomic, jina, gte-v1.5 ...); only for "
+                                           "folders you trust")
+
+
+class EncoderOptions(BaseModel):
+    """How a sentence-transformers model encodes, on top of what its folder says.
+
+    Everything left unset is the folder's own (as ``SentenceTransformer(folder)`` reads
+    it); a trained model is saved with these settings, so the folder it becomes encodes
+    the same way in plain sentence-transformers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trust_remote_code: bool = runtime_only(False, description=RetrievalSettings.model_fields[
+        "trust_remote_code"].description)
+    prompts: dict[str, str] = Field(default_factory=dict, description="prompts by name, over "
+                                    "the model's saved ones, e.g. {query: 'query: ', "
+                                    "document: 'passage: '}")
+    query_prompt_name: str | None = Field(None, description="the prompt queries get (null: "
+                                          "'query', as encode_query picks it)")
+    document_prompt_name: str | None = Field(None, description="the prompt passages get "
+                                             "(null: 'document', 'passage' or 'corpus', as "
+                                             "encode_document picks it)")
+    truncate_dim: StrictInt | None = Field(None, ge=1, description="keep the first N "
+                                           "dimensions of each vector (Matryoshka models)")
+    query_max_length: StrictInt | None = Field(None, ge=4, description="query tokens (null: "
+                                               "the model's max_seq_length)")
+    passage_max_length: StrictInt | None = Field(None, ge=4, description="passage tokens "
+                                                 "(null: the model's max_seq_length)")
+
+    @field_validator("query_prompt_name", "document_prompt_name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("a prompt name must not be empty")
+        return v
 
 
 
@@ -65,8 +103,13 @@ def default(name: str) -> Any:
 
 
 def setting(name: str, **kwargs: Any) -> Any:
-    """A config field whose default is :class:`RetrievalSettings`' (bounds may differ)."""
-    base = RetrievalSettings.model_fields[name]
+    """A config field whose default is :class:`RetrievalSettings`' (bounds may differ);
+    names of :class:`EncoderOptions` work too."""
+    fields = {**EncoderOptions.model_fields, **RetrievalSettings.model_fields}
+    base = fields[name]
+    if base.default_factory is not None:
+        kwargs.setdefault("description", base.description)
+        return Field(default_factory=base.default_factory, **kwargs)
     kwargs.setdefault("description", base.description)
     kwargs.setdefault("json_schema_extra", base.json_schema_extra)  # e.g. runtime-only
     return Field(base.default, **kwargs)

@@ -19,6 +19,7 @@ from corpusfit.fields import results_dump
 from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.card import record_evaluation
+from corpusfit.train.session import model_dir
 from corpusfit.workspace import read_json
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def steps(layout: RunLayout) -> list[Step]:
     trained = [layout.dir("train", v) for v in [None, *variants]]
     models = {"base": layout.section("train").student}
     for name, folder in zip(["specialized", *variants], trained):
-        models[name] = str(folder)
+        models[name] = str(model_dir(folder))
     test_data = layout.config.evaluation_data()
     stage = EvaluateStage(layout.section("evaluate"), models,
                           Path(test_data) if test_data is not None else None,

@@ -18,7 +18,8 @@ from corpusfit.retrieve.encoder import model_fingerprint
 from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.config import TrainConfig
-from corpusfit.train.loop import STATE_DIR, TrainResult, train_model
+from corpusfit.train.loop import TrainResult, train_model
+from corpusfit.train.session import STATE_DIR, model_dir
 
 
 @dataclass
@@ -65,7 +66,7 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
                        show_progress=show_progress)
     outcome = run_stage(stage, out, force=force)
     if outcome.skipped:
-        return TrainResult.from_manifest(Path(out), outcome.manifest)
+        return TrainResult.from_manifest(model_dir(out), outcome.manifest)
     return outcome.value
 
 

@@ -65,7 +65,7 @@ class DenseTeacher(Teacher):
         if todo:
             emb = self.encoder.encode(todo, kind, show_progress=False,
                                       cache_dir=self.config.embedding_cache)
-            if not self.encoder.settings.normalize:
+            if not self.encoder.normalizes(kind):
                 emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
             for t, e in zip(todo, emb):
                 self._memo[(kind, t)] = e

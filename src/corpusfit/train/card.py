@@ -8,6 +8,7 @@ from pathlib import Path
 
 from corpusfit.train.card_meta import (
     METRICS_HEADING,
+    base_card,
     front_matter,
     hub_id,
     recipe_from_run,
@@ -105,9 +106,26 @@ documents = model.encode_document(["Lift is the force that holds an aircraft in 
 print(model.similarity(queries, documents))
 ```
 
-`encode_query` and `encode_document` matter: {how}. sentence-transformers 5.0 or later
-reads this folder. With corpusfit: `corpusfit eval --test-data BEIR_FOLDER --retriever THIS_FOLDER`.
+`encode_query` and `encode_document` matter: {how}. sentence-transformers 6 or later
+reads this folder (it was written by `SentenceTransformer.save`). With corpusfit:
+`corpusfit eval --test-data BEIR_FOLDER --retriever THIS_FOLDER`.
 """
+
+
+def _run_dir(folder: Path) -> Path:
+    """The pipeline run folder of a model folder (``RUN/05-train/model``), if it is one."""
+    folder = folder.resolve()
+    return folder.parent.parent if folder.parent.name.startswith("05-train") else folder.parent
+
+
+def _shown_config(config: dict) -> dict:
+    """The train config with local paths cut to their last part (the card is uploaded)."""
+    shown = dict(config)
+    for key in ("student", "eval_data", "cache_dir"):
+        value = shown.get(key)
+        if isinstance(value, str) and (value.startswith(("/", ".", "~")) or Path(value).exists()):
+            shown[key] = hub_id(value) or Path(value).name
+    return shown
 
 
 def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts: dict,
@@ -125,9 +143,8 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
     if metrics and "this" not in metrics and "trained" in metrics.get("models", {}):
         metrics = {**metrics, "this": "trained", "data": Path(str(metrics.get("data"))).name}
     meta = front_matter(name=folder.name, base_model=hub or base_model,
-                        asymmetric=mode == "query_only",
-                        datasets=[metrics["data"]] if metrics and metrics.get("data") else [],
-                        metrics=metrics)
+                        asymmetric=mode == "query_only", metrics=metrics,
+                        base_meta=base_card(base_model, base_path))
     passage_note = (
         "Query-only model: a sentence-transformers `Router` with a trained **query** route "
         "and the base model, unchanged, as the **document** route (both in this folder), so "
@@ -143,7 +160,7 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
 {_usage(mode)}
 ## Recipe
 
-{_recipe(mode, config, counts, recipe_from_run(folder.resolve().parent))}
+{_recipe(mode, config, counts, recipe_from_run(_run_dir(folder)))}
 ## Training data
 
 {_counts_section(counts)}
@@ -159,7 +176,7 @@ def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts
 ## Config
 
 ```json
-{json.dumps(config, indent=2)}
+{json.dumps(_shown_config(config), indent=2)}
 ```
 """
     write_text(folder / "README.md", text)

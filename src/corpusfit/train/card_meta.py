@@ -1,7 +1,9 @@
 """The model card's hub metadata (YAML front matter), recipe and evaluation updates.
 
 The hub reads ``pipeline_tag``, ``library_name``, ``base_model`` (a hub id, never a
-local path), ``tags``, ``datasets`` and ``model-index`` (the evaluation results). The
+local path), ``license`` and ``language`` (the base model's, read from its own card),
+``tags`` and ``model-index`` (the evaluation results; the test data is named there, but
+never listed as a hub dataset: it is a local folder). The
 evaluate stage writes its metrics back into the card of the model it evaluated
 (:func:`record_evaluation`), so the card never says "not evaluated" after evaluation.
 """
@@ -27,6 +29,9 @@ HUB_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2",
 METRIC_TYPES = {"nDCG@10": "ndcg_at_10", "R@100": "recall_at_100", "R@1000": "recall_at_1000",
                 "MRR@10": "mrr_at_10", "MAP": "map"}
 METRICS_HEADING = "## Retrieval metrics"
+# What the cards of the bundled models say (their packages ship no card).
+KNOWN_CARDS = {"sentence-transformers/all-MiniLM-L6-v2": {"license": "apache-2.0",
+                                                          "language": ["en"]}}
 
 
 def hub_id(model: str) -> str | None:
@@ -55,21 +60,45 @@ def model_index(name: str, metrics: dict | None) -> list[dict] | None:
               for k, v in own.items() if isinstance(v, int | float)]
     return [{"name": name, "results": [{
         "task": {"type": "retrieval", "name": "Retrieval"},
-        "dataset": {"name": data, "type": data, "split": metrics.get("split", "test")},
+        "dataset": {"name": data, "type": "local", "split": metrics.get("split", "test")},
         "metrics": values}]}]
 
 
-def front_matter(*, name: str, base_model: str, asymmetric: bool, datasets: list[str],
-                 metrics: dict | None) -> dict:
+def base_card(base_model: str, base_path: str | None = None) -> dict:
+    """``license`` and ``language`` of the base model, from its card (its folder's
+    README.md, or the hub cache's for a hub id); {} where nothing is known."""
+    hub = hub_id(base_model) or (hub_id(base_path) if base_path else None)
+    card: Path | None = None
+    for where in (base_path, base_model):
+        if where and (Path(where) / "README.md").is_file():
+            card = Path(where) / "README.md"
+            break
+    if card is None and hub and hub not in KNOWN_CARDS:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(hub, "README.md")
+        card = Path(cached) if isinstance(cached, str) else None
+    meta = {}
+    if card is not None:
+        try:
+            meta, _ = split_card(card.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    known = {k: meta[k] for k in ("license", "language") if meta.get(k)}
+    return {**KNOWN_CARDS.get(hub or "", {}), **known}
+
+
+def front_matter(*, name: str, base_model: str, asymmetric: bool, metrics: dict | None,
+                 base_meta: dict | None = None) -> dict:
     meta: dict = {"pipeline_tag": "sentence-similarity", "library_name": "sentence-transformers"}
     base = hub_id(base_model)
     if base:
         meta["base_model"] = base
         meta["base_model_relation"] = "finetune"
+    meta.update(base_meta or {})
     meta["tags"] = ["sentence-transformers", "sentence-similarity", "feature-extraction",
                     "dense-retrieval", "corpusfit", *(["asymmetric"] if asymmetric else [])]
-    if datasets:
-        meta["datasets"] = datasets
     index = model_index(name, metrics)
     if index:
         meta["model-index"] = index
@@ -144,8 +173,6 @@ def update_metrics(folder: Path, metrics: dict, section: str) -> bool:
     index = model_index(Path(folder).name, metrics)
     if index:
         meta["model-index"] = index
-    if metrics.get("data"):
-        meta["datasets"] = [metrics["data"]]
     head, _, rest = body.partition(METRICS_HEADING)
     _, sep, tail = rest.partition("\n## ")
     body = f"{head}{METRICS_HEADING}\n\n{section}\n" + (f"## {tail}" if sep else "")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 from corpusfit.fields import runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.precision import Precision
+from corpusfit.retrieve.settings import EncoderOptions, setting
 
 LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
@@ -142,10 +143,13 @@ class TrainConfig(BaseModel):
                                       "lists before training and keep it when no "
                                       "checkpoint beats it")
     seed: StrictInt = Field(42, description="seed of initialization and list order")
-    query_max_length: StrictInt | None = Field(None, ge=4, description="query tokens (null: the "
-                                         "model's max_seq_length)")
-    passage_max_length: StrictInt | None = Field(None, ge=4, description="passage tokens (null: "
-                                           "the model's max_seq_length)")
+    query_max_length: StrictInt | None = setting("query_max_length", ge=4)
+    passage_max_length: StrictInt | None = setting("passage_max_length", ge=4)
+    prompts: dict[str, str] = setting("prompts")
+    query_prompt_name: str | None = setting("query_prompt_name")
+    document_prompt_name: str | None = setting("document_prompt_name")
+    truncate_dim: StrictInt | None = setting("truncate_dim", ge=1)
+    trust_remote_code: bool = setting("trust_remote_code")
     checkpoint_every: StrictInt = Field(20, ge=1, description="optimizer steps between checkpoints")
     keep_checkpoint: bool = Field(False, description="keep the resume checkpoint after a "
                                   "finished run (it is deleted by default)")
@@ -188,6 +192,11 @@ class TrainConfig(BaseModel):
         if any(w < 0 for w in v.values()):
             raise ValueError("loss weights must be >= 0")
         return v
+
+    def encoder_options(self) -> EncoderOptions:
+        """How the student encodes (prompts, lengths, truncation); saved with the model."""
+        return EncoderOptions(**{name: getattr(self, name)
+                                 for name in EncoderOptions.model_fields})
 
     def learning_rate(self) -> float:
         """The configured lr, else the paper's lr scaled by sqrt(batch / 4096), at least

@@ -1,17 +1,17 @@
-"""Export: the kept weights -> a model folder and its card."""
+"""Export: the kept weights -> the model folder (``SentenceTransformer.save``) and its card."""
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from corpusfit.models import resolve_model
 from corpusfit.train.card import write_card
 from corpusfit.train.checkpoint import TrainState, load_best
 from corpusfit.train.selection import selection_result
+from corpusfit.train.session import Session, TrainResult
 from corpusfit.train.trainer import check_weights_finite
 
 if TYPE_CHECKING:
@@ -20,23 +20,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _move_into(src: Path, dst: Path) -> None:
-    """Move every entry of ``src`` into ``dst``, replacing same-named entries."""
-    for entry in src.iterdir():
-        target = dst / entry.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(entry, target)
-    src.rmdir()
-
-
-def finalize(tr: Trainer, run: Any, out: Path, mode: str, state: TrainState,
-             result: Any) -> None:
-    """Best weights (the base model's when it won) -> model folder and card.
-
-    ``run`` is the loop's session and ``result`` its ``TrainResult`` (not imported here:
-    :mod:`corpusfit.train.loop` imports this module).
-    """
+def finalize(tr: Trainer, run: Session, out: Path, mode: str, state: TrainState,
+             result: TrainResult) -> None:
+    """Best weights (the base model's when it won) -> the model folder ``out`` and its card."""
     from corpusfit.train.evaluation import evaluate_student
 
     cfg, encoder = run.cfg, tr.encoder
@@ -47,11 +33,7 @@ def finalize(tr: Trainer, run: Any, out: Path, mode: str, state: TrainState,
     for key, value in chosen.items():
         setattr(result, key, value)
     base = resolve_model(cfg.student)
-    if mode == "query_only":
-        encoder.passage_model = base
-    export = run.state_dir / "export"
-    encoder.save(export)
-    _move_into(export, out)
+    encoder.save(out)
     metrics = None
     if cfg.eval_data:
         cache = cfg.cache_dir or str(run.state_dir / "cache")

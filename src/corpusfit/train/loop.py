@@ -1,17 +1,19 @@
-"""The train stage: lists + student -> a fine-tuned sentence-transformers folder.
+"""The train stage's work: lists + student -> a fine-tuned sentence-transformers model.
 
-Output folder layout: the model files (loadable by ``corpusfit eval`` and
-sentence-transformers), ``README.md`` (model card) and ``train_log.jsonl`` (every loss
-component per step, dev losses per epoch); the train stage adds ``manifest.json``.
-While training, ``train_state/`` holds the resumable checkpoint and the best weights.
+Folder layout (:mod:`corpusfit.train.session`): ``model/`` is the model a user takes
+away (what ``SentenceTransformer.save`` writes, plus ``README.md``, the model card);
+beside it ``train_log.jsonl`` (every loss component per step, dev losses per epoch),
+``train_state/`` (the resumable checkpoint and the best weights, while training) and
+the stage's records (``manifest.json``, ``.pipeline.json``).
 
-Query-only mode trains a *copy* of the base model that only ever encodes queries; the
-passage side is the base model itself, frozen, whose passage embeddings are computed
-once (disk-cached) before training. A copy rather than shared weights, because any
-update to shared weights would change the passage embeddings and force re-indexing the
-corpus; the frozen side costs no memory during training (only its cached vectors are
-used); the saved folder holds it as the document route of a sentence-transformers
-``Router`` (see :mod:`corpusfit.retrieve.st_export`), so it stays one movable folder.
+The student is any model sentence-transformers loads; its own module list does every
+forward pass. Full mode trains all of it (a Router model: each route on its own kind of
+text). Query-only mode trains a query route against frozen passage vectors: a model
+without a Router becomes ``Router.for_query_document`` over a *copy* of its modules
+(query) and the modules themselves (document, frozen), whose passage embeddings are
+computed once (disk-cached) before training. A copy rather than shared weights, because
+any update to shared weights would change the passage embeddings and force re-indexing
+the corpus; the saved folder holds both routes, so it stays one movable folder.
 
 Never worse (``keep_base_if_better``, see :mod:`corpusfit.train.selection`): the base
 model's dev loss is recorded as epoch 0 before the first step and competes with every
@@ -21,9 +23,9 @@ checkpoint; when it wins, the exported folder holds the base model's weights.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -49,64 +51,11 @@ from corpusfit.train.distributed import (
     init_distributed,
 )
 from corpusfit.train.export import finalize
+from corpusfit.train.session import LOG, MODEL_DIR, STATE_DIR, Session, TrainResult, model_dir
 from corpusfit.train.trainer import Trainer, build_passage_bank
 from corpusfit.workspace import JsonlAppender
 
 logger = logging.getLogger(__name__)
-
-STATE_DIR = "train_state"
-LOG = "train_log.jsonl"
-
-
-@dataclass
-class TrainResult:
-    """What a train run did; ``kept`` is "base" when the base model beat every checkpoint.
-
-    ``best_dev_loss`` and ``best_epoch`` describe the best trained checkpoint,
-    ``base_dev_loss`` the untrained student (None without dev lists).
-    """
-
-    out: Path
-    skipped: bool
-    mode: str = ""
-    steps: int = 0
-    kept: str = ""
-    base_dev_loss: float | None = None
-    best_dev_loss: float | None = None
-    best_epoch: int | None = None
-    stopped: str = ""
-    seconds: float = 0.0
-    counts: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_manifest(cls, out: Path, manifest: dict) -> TrainResult:
-        """A skipped run's result, from the ``result`` entry of its manifest's counts."""
-        counts = dict(manifest.get("counts", {}))
-        record = counts.pop("result", {})
-        names = {f.name for f in fields(cls)} - {"out", "skipped", "counts"}
-        return cls(out, True, **{k: v for k, v in record.items() if k in names}, counts=counts)
-
-    def record(self) -> dict:
-        """The manifest's ``result`` entry, read back by :meth:`from_manifest`."""
-        return {"mode": self.mode, "steps": self.steps, "kept": self.kept,
-                "base_dev_loss": self.base_dev_loss, "best_dev_loss": self.best_dev_loss,
-                "best_epoch": self.best_epoch, "stopped": self.stopped, "seconds": self.seconds}
-
-
-@dataclass
-class _Session:
-    """What the epoch loop needs besides the trainer."""
-
-    cfg: TrainConfig
-    data: TrainData
-    ctx: DistContext
-    state_dir: Path
-    log: JsonlAppender | None
-    fp: dict
-    on_step: Callable[[int], None] | None
-    show_progress: bool
-    budget: float | None = None  # seconds this invocation may still train
-    budget_minutes: float | None = None  # the whole invocation's budget, for messages
 
 
 def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out: str | Path, *,
@@ -121,7 +70,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
         config: the stage config.
         lists: ``lists.jsonl`` of :class:`~corpusfit.data.artifacts.TrainingList`.
         corpus: the corpus the lists' doc ids refer to (any ``load_corpus`` format).
-        out: output model folder.
+        out: the stage's folder; the model goes into its ``model/`` subfolder.
         fingerprint: the stage's fingerprint; a checkpoint of another one is not resumed.
         on_step: called with the global step after each optimizer step (and checkpoint).
         show_progress: tqdm bars.
@@ -137,7 +86,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     state_dir = out / STATE_DIR
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
-    run = _Session(config, data, ctx, state_dir, None, fp, on_step, show_progress)
+    run = Session(config, data, ctx, state_dir, None, fp, on_step, show_progress)
     if ctx.is_main:
         _prepare_folder(out, state)
         run.log = JsonlAppender(out / LOG)
@@ -153,10 +102,10 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     finally:
         if run.log is not None:
             run.log.close()
-    result = TrainResult(out, False, mode, state.global_step, stopped=state.stopped,
+    result = TrainResult(model_dir(out), False, mode, state.global_step, stopped=state.stopped,
                          seconds=round(state.elapsed, 1), counts=data.counts())
     if ctx.is_main:
-        finalize(trainer, run, out, mode, state, result)
+        finalize(trainer, run, model_dir(out), mode, state, result)
     ctx.barrier()
     close_distributed(ctx)
     return result
@@ -165,10 +114,9 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
 def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, device: str,
                    state_dir: Path, show_progress: bool) -> tuple[Trainer, str]:
     """Student, optional frozen passage bank (query-only), optimizer and schedule length."""
-    encoder = DenseEncoder.load(config.student, device=device, precision=config.precision,
-                                query_max_length=config.query_max_length,
-                                passage_max_length=config.passage_max_length)
     mode = config.resolved_mode()
+    encoder = DenseEncoder.load(config.student, config.encoder_options(), device=device,
+                                precision=config.precision, query_only=mode == "query_only")
     bank = None
     if mode == "query_only":  # before any checkpoint is loaded: these are base-model vectors
         cache = config.cache_dir or state_dir / "cache"
@@ -179,7 +127,7 @@ def _build_trainer(config: TrainConfig, data: TrainData, ctx: DistContext, devic
                    steps_per_epoch=n_batches), mode
 
 
-def _set_budget(run: _Session, tr: Trainer, invoked: float) -> None:
+def _set_budget(run: Session, tr: Trainer, invoked: float) -> None:
     """The time left to train: the budget covers the whole invocation (passage encoding
     and the base model's dev loss included)."""
     budget = run.cfg.time_budget(tr.encoder.device.type)
@@ -188,7 +136,7 @@ def _set_budget(run: _Session, tr: Trainer, invoked: float) -> None:
         run.budget_minutes = budget / 60
 
 
-def _score_base(tr: Trainer, state: TrainState, run: _Session) -> None:
+def _score_base(tr: Trainer, state: TrainState, run: Session) -> None:
     """The untrained student's dev loss (epoch 0); with keep_base_if_better, the first best."""
     if not run.data.dev:
         return
@@ -200,17 +148,27 @@ def _score_base(tr: Trainer, state: TrainState, run: _Session) -> None:
             save_best(run.state_dir, tr.encoder.model)
 
 
+# Kept when a fresh start clears a folder of an earlier layout (the model at its top level).
+_KEEP = {".pipeline.json", LOG, STATE_DIR, MODEL_DIR}
+
+
 def _prepare_folder(out: Path, state: TrainState | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    if state is None:  # a fresh start: nothing of an older run may leak in
-        (out / LOG).unlink(missing_ok=True)
-        for name in (CHECKPOINT, BEST):
-            (out / STATE_DIR / name).unlink(missing_ok=True)
-    else:
+    if state is not None:
         rewind_log(out / LOG, state)
+        return
+    # A fresh start: nothing of an older run may leak in.
+    (out / LOG).unlink(missing_ok=True)
+    for name in (CHECKPOINT, BEST):
+        (out / STATE_DIR / name).unlink(missing_ok=True)
+    if (out / "modules.json").exists():  # corpusfit 0.1.0 wrote the model into this folder
+        logger.info("%s: moving to the new layout (model in %s/)", out, MODEL_DIR)
+        for entry in out.iterdir():
+            if entry.name not in _KEEP:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
-def _train_epochs(tr: Trainer, state: TrainState, run: _Session) -> TrainState:
+def _train_epochs(tr: Trainer, state: TrainState, run: Session) -> TrainState:
     cfg, data, ctx = run.cfg, run.data, run.ctx
     start = time.time() - state.elapsed
     began = time.monotonic()
@@ -246,7 +204,7 @@ def _train_epochs(tr: Trainer, state: TrainState, run: _Session) -> TrainState:
     return state
 
 
-def _schedule_step(tr: Trainer, state: TrainState, run: _Session, spent: float) -> int:
+def _schedule_step(tr: Trainer, state: TrainState, run: Session, spent: float) -> int:
     """The lr schedule's position: the step, or further on when time runs out first."""
     if run.budget is None:
         return state.global_step
@@ -254,7 +212,7 @@ def _schedule_step(tr: Trainer, state: TrainState, run: _Session, spent: float) 
     return max(state.global_step, int(frac * tr.total_steps))
 
 
-def _dev_record(tr: Trainer, state: TrainState, run: _Session, epoch: int) -> float | None:
+def _dev_record(tr: Trainer, state: TrainState, run: Session, epoch: int) -> float | None:
     """Dev loss components of the current weights, logged and kept in the history."""
     dev = tr.evaluate(run.data.dev) if run.data.dev else {}
     record = {"event": "dev", "epoch": epoch, "step": state.global_step,
@@ -264,7 +222,7 @@ def _dev_record(tr: Trainer, state: TrainState, run: _Session, epoch: int) -> fl
     return dev.get("loss")
 
 
-def _end_epoch(tr: Trainer, state: TrainState, run: _Session) -> None:
+def _end_epoch(tr: Trainer, state: TrainState, run: Session) -> None:
     """Dev loss, best checkpoint, early stopping; then move to the next epoch."""
     cfg = run.cfg
     loss = _dev_record(tr, state, run, epoch=state.epoch + 1)
@@ -285,13 +243,13 @@ def _end_epoch(tr: Trainer, state: TrainState, run: _Session) -> None:
         state.stopped = "all epochs done"
 
 
-def _log(run: _Session, record: dict) -> None:
+def _log(run: Session, record: dict) -> None:
     if run.log is not None:
         run.log.add(record)
         run.log.flush()
 
 
-def _checkpoint(tr: Trainer, state: TrainState, run: _Session) -> None:
+def _checkpoint(tr: Trainer, state: TrainState, run: Session) -> None:
     if run.ctx.is_main:
         save_checkpoint(run.state_dir, state, tr.encoder.model, tr.optimizer, run.fp)
     run.ctx.barrier()

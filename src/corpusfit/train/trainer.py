@@ -47,14 +47,17 @@ def set_dropout(model: torch.nn.Module, p: float) -> int:
     """Set every dropout probability of ``model`` (its config and its modules) to ``p``.
 
     Covers ``nn.Dropout`` modules (whose ``p`` attention implementations read too), float
-    module attributes named ``*dropout*`` and the Hugging Face config's ``*dropout*``
-    floats (so a saved folder records what training used).
+    module attributes named ``*dropout*`` and the ``*dropout*`` floats of every Hugging
+    Face config inside (so a saved folder records what training used).
 
     Returns:
         How many module-level probabilities were set.
     """
-    config = getattr(model, "config", None)
-    if config is not None:
+    from transformers import PretrainedConfig
+
+    configs = {id(c): c for c in (getattr(m, "config", None) for m in model.modules())
+               if isinstance(c, PretrainedConfig)}
+    for config in configs.values():
         for key, value in config.to_dict().items():
             if "dropout" in key and isinstance(value, float):
                 setattr(config, key, p)
