@@ -73,6 +73,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("data", nargs="+", help="BEIR folders")
     p.add_argument("--passages", type=int, default=40)
     p.add_argument("--arms", nargs="+", default=["sequential", "default"], choices=list(ARMS))
+    p.add_argument("--rates", default=None, help="JSON of rates measured by an earlier run "
+                   "(from its output), instead of measuring them again")
     p.add_argument("--parallel", type=int, default=None, help="default arm: sequences "
                    "decoded together (default: the backend's)")
     p.add_argument("--extra-arm-on", nargs=2, action="append", default=[],
@@ -277,7 +279,7 @@ def machine_rates(args) -> dict:
 def main() -> int:
     args = parse_args()
     reference = "sequential" if "sequential" in args.arms else "paper"
-    rates = machine_rates(args)
+    rates = json.loads(args.rates) if args.rates else machine_rates(args)
     print(json.dumps(rates), flush=True)
     rows = []
     for data in args.data:
