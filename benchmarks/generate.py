@@ -1,4 +1,4 @@
-"""Benchmark synthetic query generation: the paper's prompt layout against the default.
+"""Benchmark synthetic query generation: prompt layouts and decoding paths, against the limit.
 
 On the same seeded sample of passages of each collection, every arm is a normal
 (resumable) generate run followed by the mine stage's round-trip filter. Per arm:
@@ -13,9 +13,19 @@ process so that its environment applies to OpenMP):
   scratch) with ``OMP_WAIT_POLICY=PASSIVE``, which the CLI used to set;
 - ``paper-spin``: the same layout with OpenMP's default wait policy (the layout's effect
   alone);
-- ``default``: today's defaults (shared-prefix layout, per-type token budgets, stop at a
-  newline, OpenMP's default wait policy), whose requests share prefixes that llama.cpp
-  keeps in its KV cache.
+- ``sequential``: the shared-prefix layout (per-type token budgets, stop at a newline)
+  decoded one request after another, 10 pairs per call (the default before batched
+  decoding): each request reuses the prefix it shares with the previous one;
+- ``default``: today's defaults: the same layout and sampling, decoded in batches
+  (``decode: batched``, ``parallel`` sequences per step from once-evaluated shared
+  prefixes).
+
+The limit: the model's prompt-processing (pp512) and generation (tg128, and B sequences
+together) rates on this machine at the same threads (``benchmarks/llama_rates.py``), and
+for each collection the tokens the default arm needed: its distinct prompt prefixes
+(every shared prefix counted once) and its sampled tokens. ``limit`` = accepted pairs /
+(needed prompt tokens / pp + sampled tokens / pp): generation batched to the efficiency of
+prompt processing; ``1-seq limit`` = the same with sampled tokens at tg (no batching).
 
 Seconds are the generate stage's own (its manifest), so an arm finished by an earlier
 invocation keeps its time.
@@ -47,16 +57,24 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["collection", "arm", "pairs", "accepted", "acceptance", "first-try pass",
            "seconds", "accepted pairs/s", "speed-up", "round-trip pass",
            *[f"{t} acc/1st" for t in BUILTIN_TYPES]]
-PAPER = dict(prompt="per-passage", sampling=SamplingConfig(per_type_budget=False, stop=[]))
-ARMS = {"paper": PAPER, "paper-spin": PAPER, "default": {}}
+PAPER = dict(prompt="per-passage", sampling=SamplingConfig(per_type_budget=False, stop=[]),
+             batch_size=10)
+ARMS = {"paper": PAPER, "paper-spin": PAPER, "sequential": {"batch_size": 10}, "default": {}}
+BACKEND = {"paper": {"decode": "sequential"}, "paper-spin": {"decode": "sequential"},
+           "sequential": {"decode": "sequential"}}
 ENV = {"paper": {"OMP_WAIT_POLICY": "PASSIVE"}}
+TOKENS = "tokens.json"  # the batched decoder's token counts, next to the arm's queries
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", nargs="+", help="BEIR folders")
     p.add_argument("--passages", type=int, default=40)
-    p.add_argument("--arms", nargs="+", default=["paper", "default"], choices=list(ARMS))
+    p.add_argument("--arms", nargs="+", default=["sequential", "default"], choices=list(ARMS))
+    p.add_argument("--rates", default=None, help="JSON of rates measured by an earlier run "
+                   "(from its output), instead of measuring them again")
+    p.add_argument("--parallel", type=int, default=None, help="default arm: sequences "
+                   "decoded together (default: the backend's)")
     p.add_argument("--extra-arm-on", nargs=2, action="append", default=[],
                    metavar=("ARM", "COLLECTION"), help="also run ARM on one collection")
     p.add_argument("--model", default="qwen2.5-coder-0.5b")
@@ -92,15 +110,41 @@ def generate_in_env(config: GenerateConfig, ingest: Path, out: Path, env: dict) 
 
 
 def _generate(config: GenerateConfig, ingest: Path, out: Path) -> None:
+    """The generate stage; with the batched decoder, its token counts go to ``tokens.json``."""
+    from corpusfit.generate.backends import llama_batch
+
+    counts = {"evaluated": 0, "sampled": 0, "decodes": 0}
+    prefixes: set[int] = set()
+    run, close = llama_batch.BatchDecoder.run, llama_batch.BatchDecoder.close
+
+    def counting_run(self, prompts):
+        for p in prompts:  # every distinct prefix once: what a perfect cache evaluates
+            h = 0
+            for t in p.tokens:
+                h = hash((h, t))
+                prefixes.add(h)
+        return run(self, prompts)
+
+    def counting_close(self):
+        counts["evaluated"] += self.evaluated
+        counts["sampled"] += self.generated
+        counts["decodes"] += self.steps
+        close(self)
+
+    llama_batch.BatchDecoder.run, llama_batch.BatchDecoder.close = counting_run, counting_close
     run_generate(config, ingest, out, progress=True)
+    if counts["sampled"]:
+        (out / TOKENS).write_text(json.dumps({**counts, "needed": len(prefixes)}))
 
 
 def run_arm(args, data: Path, arm: str) -> dict:
     base = Path(args.out) / data.name
     run_ingest(IngestConfig(sample=args.passages, seed=args.seed), data, base / "ingest")
     out = base / arm
+    extra = {"parallel": args.parallel} if arm == "default" and args.parallel else {}
     config = GenerateConfig(seed=args.seed, backend=backend_config(
-        model=args.model, n_threads=args.threads), **ARMS[arm])
+        model=args.model, n_threads=args.threads, **BACKEND.get(arm, {}), **extra),
+        **ARMS[arm])
     generate_in_env(config, base / "ingest", out / "generate", ENV.get(arm, {}))
     summary = run_generate(config, base / "ingest", out / "generate", progress=False)
     manifest = json.loads((out / "generate" / "manifest.json").read_text())
@@ -120,6 +164,9 @@ def run_arm(args, data: Path, arm: str) -> dict:
     for t in BUILTIN_TYPES:
         n = summary.accepted[t] + sum(summary.rejected.get(t, {}).values())
         row[f"{t} acc/1st"] = f"{summary.accepted[t]}/{first[t]} of {n}"
+    tokens = out / "generate" / TOKENS
+    if tokens.exists():
+        row["_tokens"] = json.loads(tokens.read_text())
     row["_reasons"] = dict(sum(summary.rejected.values(), Counter()))
     row["_retried"] = manifest["counts"].get("retried", {})  # of the run that generated
     return row
@@ -133,33 +180,77 @@ def samples(out: Path, per_type: int = 3) -> dict[str, list[str]]:
     return chosen
 
 
-def add_speedups(rows: list[dict]) -> None:
-    paper = {r["collection"]: r["_rate"] for r in rows if r["arm"] == "paper"}
+def add_speedups(rows: list[dict], reference: str) -> None:
+    ref_rates = {r["collection"]: r["_rate"] for r in rows if r["arm"] == reference}
     for r in rows:
-        ref = paper.get(r["collection"])
+        ref = ref_rates.get(r["collection"])
         r["speed-up"] = f"{r['_rate'] / ref:.2f}x" if ref else "-"
 
 
-def report(args, rows: list[dict]) -> str:
+def add_limits(rows: list[dict], rates: dict) -> list[dict]:
+    """Per collection: the default arm's tokens and the pairs/s they allow at ``rates``."""
+    limits = []
+    for r in rows:
+        tok = r.get("_tokens")
+        if r["arm"] != "default" or not tok:
+            continue
+        seconds = tok["needed"] / rates["pp"] + tok["sampled"] / rates["pp"]
+        single = tok["needed"] / rates["pp"] + tok["sampled"] / rates["tg"]
+        limit = r["accepted"] / seconds
+        limits.append({
+            "collection": r["collection"], "pairs": r["pairs"], "accepted": r["accepted"],
+            "needed prompt tok/pair": round(tok["needed"] / r["pairs"]),
+            "evaluated prompt tok/pair": round(tok["evaluated"] / r["pairs"]),
+            "sampled tok/pair": round(tok["sampled"] / r["pairs"], 1),
+            "limit pairs/s": round(limit, 3),
+            "1-seq limit pairs/s": round(r["accepted"] / single, 3),
+            "default pairs/s": round(r["_rate"], 3),
+            "limit / default": f"{limit / r['_rate']:.2f}x"})
+    return limits
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def report(args, rows: list[dict], rates: dict | None) -> str:
     from corpusfit.native import cpu_backend
 
     backend = cpu_backend()
     lines = [
-        "# Synthetic query generation: the paper's prompt layout vs the default", "",
+        "# Synthetic query generation: decoding paths and prompt layouts vs the machine's limit",
+        "",
         f"Data: {', '.join(sorted({r['collection'] for r in rows}))} (`../shared/datasets`), "
         f"the same seeded sample (seed {args.seed}) of {args.passages} passages per "
-        "collection for both arms; all 5 built-in types; 3 few-shot examples; temperature 0.8; "
+        "collection for every arm; all 5 built-in types; 3 few-shot examples; temperature 0.8; "
         "up to 3 attempts per (passage, type).",
         f"Model: `{args.model}` (Qwen2.5-Coder-0.5B-Instruct Q4, bundled) in llama.cpp, "
         f"{args.threads} threads, CPU kernels `{backend.variant}` ({backend.reason}); "
         "OpenMP wait policy as the arm says; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, nothing else running.",
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, alone on it (`flock -x`).",
         "Round-trip pass: share of accepted queries whose source passage is in the top 20 of "
         "MiniLM or BM25 over the whole collection (the mine stage's filter).", "",
         "Command: `" + " ".join([".venv/bin/python", "benchmarks/generate.py",
                                  *sys.argv[1:]]) + "`", "",
         "`acc/1st of n`: accepted after resampling / accepted on the first try / pairs.", "",
-        markdown_table(rows, COLUMNS), "", "## Rejection reasons (final records)", ""]
+        markdown_table(rows, COLUMNS), ""]
+    if rates:
+        limits = add_limits(rows, rates)
+        batch = ", ".join(f"B={b}: {v}" for b, v in rates["tg_batch"].items())
+        lines += ["## The machine's limit", "",
+                  f"`{args.model}` at {rates['threads']} threads, CPU kernels "
+                  f"`{rates['variant']}`: prompt processing (pp512) **{rates['pp']} tokens/s**, "
+                  f"single-sequence generation (tg128) **{rates['tg']} tokens/s**, B sequences "
+                  f"generating together: {batch} tokens/s (`benchmarks/llama_rates.py`, best "
+                  "of 2).", "",
+                  "Needed prompt tokens: the distinct prefixes of every prompt the default arm "
+                  "sent (retries included), each shared prefix once; evaluated: what its "
+                  "decoder evaluated; sampled: tokens it sampled (all attempts).", "",
+                  markdown_table(limits, list(limits[0]) if limits else ["collection"]), ""]
+    lines += ["## Rejection reasons (final records)", ""]
     for row in rows:
         lines.append(f"- {row['collection']} {row['arm']}: {json.dumps(row['_reasons'])}; "
                      f"resampled after: {json.dumps(row['_retried'])}")
@@ -173,16 +264,29 @@ def report(args, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def machine_rates(args) -> dict:
+    """llama-bench style rates of the model at the benchmark's threads, in a child process."""
+    from corpusfit.isolation import run_in_child
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import llama_rates
+
+    return run_in_child(llama_rates.measure, args.model, args.threads, what="llama rates")
+
+
 def main() -> int:
     args = parse_args()
+    reference = "sequential" if "sequential" in args.arms else "paper"
+    rates = json.loads(args.rates) if args.rates else machine_rates(args)
+    print(json.dumps(rates), flush=True)
     rows = []
     for data in args.data:
         extra = [a for a, name in args.extra_arm_on if name == Path(data).name]
         for arm in [*args.arms, *extra]:
             rows.append(run_arm(args, Path(data), arm))
-            add_speedups(rows)
+            add_speedups(rows, reference)
             print(text_table(rows, COLUMNS[:10]), flush=True)
-    write_text(args.results, report(args, rows))
+    write_text(args.results, report(args, rows, rates))
     print(f"\nwritten to {args.results}")
     return 0
 

@@ -11,6 +11,7 @@ stage after it then reruns because it came after a new run).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,17 +48,34 @@ def run_steps(steps: list[Step], force: set[str] | None = None,
                              f"(have: {', '.join(s.stage.key for s in steps)})")
     stop = STAGES.index(until) if until else len(STAGES)
     outcomes = []
-    for step in steps:
-        stage = step.stage
-        if STAGES.index(stage.name) > stop:
-            logger.info("stopping before %s (--until %s)", stage.key, until)
-            break
-        forced = stage.name in force or stage.key in force
-        if forced and step.out.exists():
-            logger.info("%s: --force, clearing %s", stage.key, step.out)
-            shutil.rmtree(step.out)
-        outcomes.append(run_stage(stage, step.out, force=forced, after=step.after))
+    gate = _gate()
+    try:
+        for step in steps:
+            stage = step.stage
+            if STAGES.index(stage.name) > stop:
+                logger.info("stopping before %s (--until %s)", stage.key, until)
+                break
+            forced = stage.name in force or stage.key in force
+            if gate is None or gate.runs_here(stage.name):
+                if forced and step.out.exists() and (gate is None or gate.ctx.is_main):
+                    logger.info("%s: --force, clearing %s", stage.key, step.out)
+                    shutil.rmtree(step.out)
+                outcomes.append(run_stage(stage, step.out, force=forced, after=step.after))
+            if gate is not None:
+                gate.done()
+    finally:
+        if gate is not None:
+            gate.close()
     return outcomes
+
+
+def _gate():
+    """Under torchrun (``WORLD_SIZE`` > 1) the ranks' stage gate, else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from corpusfit.train.distributed import StageGate
+
+    return StageGate()
 
 
 def run_pipeline(config: Any, run_dir: str | Path, force: set[str] | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -91,6 +92,8 @@ def main(args: argparse.Namespace) -> int:
     run_dir = resolve_run_dir(args, config)
     _log_to_file(run_dir)
     results = run_pipeline(config, run_dir, force=set(args.force), until=args.until)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 prints the run's tables
+        return 0
     rows = [{"stage": r.out.name, "status": r.status,
              "seconds": f"{r.seconds:.1f}" if r.status == "ran" else
              f"(last run {r.last_run_seconds or 0:.1f})"} for r in results]

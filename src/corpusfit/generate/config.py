@@ -59,6 +59,12 @@ class LlamaCppBackendConfig(_Backend):
     name: Literal["llama-cpp"] = "llama-cpp"
     n_ctx: StrictInt = Field(4096, ge=256, description="context window")
     n_threads: StrictInt | None = runtime_only(None, ge=1, description="CPU threads")
+    decode: Literal["batched", "sequential"] = runtime_only(
+        "batched", description="batched: the requests of a batch decoded together from "
+        "their shared, once-evaluated prefixes, one forward pass per token for all "
+        "sequences; sequential: one request after another (the earlier path)")
+    parallel: StrictInt = runtime_only(20, ge=1, le=120, description="batched: sequences "
+                                       "decoded together (and requests per batch)")
 
 
 class TransformersBackendConfig(_Backend):
@@ -160,8 +166,10 @@ class GenerateConfig(BaseModel):
                                  "reads; max_passage_chars still applies")
     attempts: StrictInt = Field(3, ge=1, description="generations tried per (passage, type)")
     seed: StrictInt = Field(13, description="seed of sampling and of the few-shot examples")
-    batch_size: StrictInt = runtime_only(10, ge=1, description="(passage, type) pairs written per "
-                                                         "flush")
+    batch_size: StrictInt | None = runtime_only(
+        None, ge=1, description="(passage, type) pairs sent to the backend at once and "
+        "written per flush; null: the backend's own (llama-cpp: `parallel`, openai: "
+        "`concurrency`, vllm: all pending pairs)")
     store: str | None = runtime_only(
         None, description="folder of the completion store shared by all runs (every answer "
         "kept under a hash of model, prompt, sampling and seed; a rerun that asks the same "

@@ -214,14 +214,22 @@ def _check_outcome(s: _Session | None, out: Path, wanted: int, pending: int,
                                 f"{out / REJECTED} and try another model or more attempts")
 
 
+def batch_size(config: GenerateConfig, backend: Backend, pending: int) -> int:
+    """Pairs per backend call: the config's, else the backend's ``batch_size`` attribute
+    (``None``: all pending pairs; a backend without one: 10)."""
+    size = config.batch_size or getattr(backend, "batch_size", 10)
+    return max(1, size or pending)
+
+
 def _generate_pending(s: _Session, out: Path, pending: list[Key], progress: bool) -> None:
     from tqdm.auto import tqdm
 
     accepted = finished = 0
+    size = batch_size(s.config, s.backend, len(pending))
     bar = tqdm(total=len(pending), unit="q", desc="generate", disable=not progress)
     with JsonlAppender(out / QUERIES) as good, JsonlAppender(out / REJECTED) as bad:
-        for i in range(0, len(pending), s.config.batch_size):
-            records = _run_batch(s, pending[i:i + s.config.batch_size])
+        for i in range(0, len(pending), size):
+            records = _run_batch(s, pending[i:i + size])
             for rec in records:
                 rejected = isinstance(rec, RejectedQuery)
                 (bad if rejected else good).add(rec.model_dump(mode="json"))

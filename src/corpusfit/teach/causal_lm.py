@@ -55,7 +55,7 @@ class PrefixLM(ABC):
 class HFPrefixLM(PrefixLM):
     """A transformers causal LM; the prefix cache is copied and expanded per batch."""
 
-    def __init__(self, model: str, device: str | None = None, batch_size: int = 16):
+    def __init__(self, model: str, device: str | None = None, batch_size: int | str = "auto"):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -69,7 +69,10 @@ class HFPrefixLM(PrefixLM):
             raise CorpusfitError(f"cannot load causal LM '{model}' from {path}: {e}") from e
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
-        self.batch_size = batch_size
+        from corpusfit.teach.config import CPU_TEACHER_BATCH, GPU_TEACHER_BATCH
+
+        auto = CPU_TEACHER_BATCH if self.device.type == "cpu" else GPU_TEACHER_BATCH
+        self.batch_size = auto if batch_size == "auto" else int(batch_size)
 
     def encode(self, text: str, bos: bool = False) -> list[int]:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -55,12 +55,22 @@ class _Teacher(BaseModel):
         return [self]
 
 
+CPU_TEACHER_BATCH, GPU_TEACHER_BATCH = 16, 128
+
+
 class _ModelTeacher(_Teacher):
     model: str = Field(min_length=1, description="model folder, hub id, .gguf file or short "
                                                  "name (minilm, smollm2, qwen2.5-coder-0.5b)")
-    batch_size: StrictInt = runtime_only(16, ge=1, description="pairs per forward pass")
+    batch_size: Annotated[StrictInt, Field(ge=1)] | Literal["auto"] = runtime_only(
+        "auto", description="pairs per forward pass; auto = 16 on a CPU, 128 on a GPU")
     device: str | None = runtime_only(None, description="torch device (default: cuda if "
                                                         "available)")
+
+    def batch_for(self, device_type: str) -> int:
+        """``batch_size`` with ``auto`` resolved for ``device_type`` (cpu, cuda, ...)."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        return CPU_TEACHER_BATCH if device_type == "cpu" else GPU_TEACHER_BATCH
 
 
 class CrossEncoderTeacherConfig(_ModelTeacher):

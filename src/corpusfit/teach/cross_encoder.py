@@ -38,7 +38,8 @@ class CrossEncoderTeacher(Teacher):
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
         if not pairs:
             return []
-        logits = self.model.predict([list(p) for p in pairs], batch_size=self.config.batch_size,
+        batch = self.config.batch_for(self.model.device.type)
+        logits = self.model.predict([list(p) for p in pairs], batch_size=batch,
                                     activation_fn=self._identity, convert_to_numpy=True,
                                     show_progress_bar=len(pairs) > 1000)
         logits = np.asarray(logits, dtype=np.float64)

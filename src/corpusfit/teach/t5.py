@@ -64,8 +64,9 @@ class T5Teacher(Teacher):
 
         scores: list[float] = []
         with torch.inference_mode():
-            for b in range(0, len(pairs), self.config.batch_size):
-                logits = self._first_step_logits(pairs[b:b + self.config.batch_size])
+            size = self.config.batch_for(self.device.type)
+            for b in range(0, len(pairs), size):
+                logits = self._first_step_logits(pairs[b:b + size])
                 picked = logits[:, self.token_ids]
                 if self.config.variant == "monot5":
                     picked = torch.log_softmax(picked, dim=-1)[:, 1]

@@ -23,6 +23,9 @@ PAPER_QUERIES_PER_STEP = 4096
 LR_FLOOR = 2e-5
 # The CPU recipe (full mode on short lists) and the GPU one; see TrainConfig.
 CPU_PASSAGES, CPU_EPOCHS, GPU_EPOCHS = 4, 3, 10
+CPU_QUERIES_PER_STEP, GPU_QUERIES_PER_STEP = 16, 64
+# gradcache auto: plain backprop while a step embeds at most this many chunks of texts.
+GRADCACHE_CHUNKS = 4
 
 
 class LossConfig(BaseModel):
@@ -65,10 +68,10 @@ class TrainConfig(BaseModel):
     The defaults: listwise KL + 1.0 InfoNCE; ``mode="auto"`` = full (both towers train);
     on a CPU each list's top 4 passages for 3 epochs and at most 15 minutes
     (``passages_per_query``, ``epochs``, ``max_minutes`` = ``auto``; ``max_minutes=None``
-    for runs that do not depend on machine speed), on a GPU whole lists for 10 epochs; 16
-    queries per step (GradCache keeps memory flat, so raise it for tens of thousands of
-    lists); ``lr=None`` = the paper's 2e-4 at 4096 queries scaled by sqrt(batch ratio),
-    at least 2e-5 (``LR_FLOOR``); ``hard_negative_slot=True`` keeps one passage below the
+    for runs that do not depend on machine speed), on a GPU whole lists for 10 epochs;
+    ``queries_per_step="auto"``: 16 queries per step on a CPU, 64 on a GPU (GradCache
+    keeps memory flat, so raise it for tens of thousands of lists); ``lr=None`` = the
+    paper's 2e-4 at 4096 queries scaled by sqrt(batch ratio), at least 2e-5 (``LR_FLOOR``); ``hard_negative_slot=True`` keeps one passage below the
     false-negative threshold in a list cut to 4, so InfoNCE has a hard negative. The
     measurements behind each (tuned on Cranfield, judged on CISI and CACM) are in
     ``benchmarks/results/defaults.md``.
@@ -102,11 +105,14 @@ class TrainConfig(BaseModel):
         description="loss name -> weight (listwise KL to the teacher, masked InfoNCE, "
         "infonce_plain without the mask, marginmse)")
     loss: LossConfig = Field(default_factory=LossConfig)
-    queries_per_step: StrictInt = Field(16, ge=1, description="queries per optimizer step; small "
-                                  "synthetic sets need steps more than big batches")
+    queries_per_step: Annotated[StrictInt, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="queries per optimizer step; auto = 16 on a CPU (small "
+        "synthetic sets need steps more than big batches), 64 on a GPU")
     chunk_size: StrictInt = Field(32, ge=1, description="texts per GradCache chunk")
-    gradcache: bool = Field(True, description="GradCache: memory flat in queries_per_step "
-                            "(two forward passes per chunk)")
+    gradcache: bool | Literal["auto"] = Field(
+        "auto", description="GradCache: memory flat in queries_per_step (two forward "
+        "passes per chunk); auto = on when a step embeds more than "
+        f"{GRADCACHE_CHUNKS} chunks of texts, else plain backprop (one forward pass)")
     lr: FiniteFloat | None = Field(None, gt=0, description="None: the paper's 2e-4 at 4096 "
                                    "queries scaled by sqrt(batch ratio), at least 2e-5")
     weight_decay: FiniteFloat = Field(0.01, ge=0, description="AdamW weight decay")
@@ -203,6 +209,8 @@ class TrainConfig(BaseModel):
         ``LR_FLOOR``."""
         if self.lr is not None:
             return self.lr
+        if self.queries_per_step == "auto":
+            raise ValueError("learning_rate() needs a resolved config (queries_per_step auto)")
         scaled = PAPER_LR * math.sqrt(self.queries_per_step / PAPER_QUERIES_PER_STEP)
         return max(scaled, LR_FLOOR)
 
@@ -232,5 +240,13 @@ class TrainConfig(BaseModel):
         epochs = self.epochs
         if epochs == "auto":
             epochs = CPU_EPOCHS if cpu else GPU_EPOCHS
+        queries = self.queries_per_step
+        if queries == "auto":
+            queries = CPU_QUERIES_PER_STEP if cpu else GPU_QUERIES_PER_STEP
+        gradcache = self.gradcache
+        if gradcache == "auto":  # a whole list (passages None) may be long: GradCache
+            texts = queries * (passages + 1) if passages else math.inf
+            gradcache = texts > GRADCACHE_CHUNKS * self.chunk_size
         return self.model_copy(update={"mode": self.resolved_mode(),
-                                       "passages_per_query": passages, "epochs": epochs})
+                                       "passages_per_query": passages, "epochs": epochs,
+                                       "queries_per_step": queries, "gradcache": gradcache})

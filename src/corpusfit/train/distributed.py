@@ -134,3 +134,39 @@ def from_main(value: float, ctx: DistContext, device: str = "cpu") -> float:
     t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(t, src=0)
     return float(t.item())
+
+
+# Rank 0 may generate for hours while the other ranks wait for it at a barrier.
+GATE_TIMEOUT_HOURS = 72
+
+
+class StageGate:
+    """``corpusfit run`` under torchrun: every rank trains, rank 0 alone runs the rest.
+
+    Launched with ``WORLD_SIZE`` > 1, the gate joins the process group (NCCL on GPUs,
+    gloo on CPUs, as training would) plus a gloo group with a long timeout for waiting;
+    :meth:`runs_here` says whether this rank runs a stage and :meth:`done` holds every
+    rank until the stage is finished. Outside torchrun it lets everything run here.
+    """
+
+    def __init__(self, device: str | None = None):
+        from datetime import timedelta
+
+        self.ctx, _ = init_distributed(device)
+        self._group = None
+        if self.ctx.active:
+            self._group = dist.new_group(backend="gloo",
+                                         timeout=timedelta(hours=GATE_TIMEOUT_HOURS))
+
+    def runs_here(self, stage_name: str) -> bool:
+        return not self.ctx.active or stage_name == "train" or self.ctx.is_main
+
+    def done(self) -> None:
+        """Wait until every rank has finished the stage (rank 0 writes its outputs)."""
+        if self.ctx.active:
+            dist.barrier(group=self._group)
+
+    def close(self) -> None:
+        if self.ctx.active:
+            dist.destroy_process_group(self._group)
+        close_distributed(self.ctx)

@@ -57,7 +57,7 @@ class TransformersBackend:
         self._device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = cls.from_pretrained(source, **kwargs, **config.options).to(self._device)
         self._model.eval()
-        self._batch_size = config.batch_size
+        self._batch_size = self.batch_size = config.batch_size
         self._templated = bool(getattr(self._tok, "chat_template", None)) and not self._seq2seq
         if not self._templated:
             logger.warning("%s: no chat template, using a plain prompt", self.model_name)

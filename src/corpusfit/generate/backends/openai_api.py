@@ -42,6 +42,7 @@ class OpenAIBackend:
         self._policy = RetryPolicy(config.max_retries, config.backoff)
         self.model_name = config.model or self._first_served_model()
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency)
+        self.batch_size = config.concurrency  # requests in flight per call
 
     def _first_served_model(self) -> str:
         try:

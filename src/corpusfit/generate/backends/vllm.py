@@ -1,24 +1,38 @@
-"""vLLM backend: offline batched generation (optional extra ``corpusfit[vllm]``)."""
+"""vLLM backend: offline batched generation (optional extra ``corpusfit[vllm]``).
+
+vLLM runs in a child process (:class:`~corpusfit.generate.backends.child.ChildBackend`):
+when the generate stage closes the backend the process exits and the GPU memory it held
+is free for the stages after it. Every pending pair goes to vLLM in one call
+(``batch_size`` None), which schedules them itself (continuous batching, prefix caching).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+
 from corpusfit.errors import ConfigError
 from corpusfit.generate.backends.base import Completion, Request
+from corpusfit.generate.backends.child import ChildBackend
 from corpusfit.generate.config import BackendConfig, SamplingConfig
 
 
-class VllmBackend:
-    """Runs a model folder or hub id with ``vllm.LLM.chat`` (the model's chat template)."""
+def _check(config: BackendConfig) -> None:
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError("backend 'vllm' needs vllm (pip install 'corpusfit[vllm]')")
+    if not config.model:
+        raise ConfigError("backend 'vllm' needs a model (folder or hub id)")
+
+
+class VllmEngine:
+    """``vllm.LLM.chat`` in this process (the model's chat template, generation prompt)."""
 
     name = "vllm"
+    batch_size = None  # all pending pairs in one call
 
     def __init__(self, config: BackendConfig):
-        try:
-            from vllm import LLM
-        except ImportError as e:
-            raise ConfigError("backend 'vllm' needs vllm (pip install 'corpusfit[vllm]')") from e
-        if not config.model:
-            raise ConfigError("backend 'vllm' needs a model (folder or hub id)")
+        _check(config)
+        from vllm import LLM
+
         from corpusfit.models import resolve_model
 
         self.model_name = config.model
@@ -37,3 +51,11 @@ class VllmBackend:
 
     def close(self) -> None:
         self._llm = None
+
+
+class VllmBackend(ChildBackend):
+    """:class:`VllmEngine` in a child process whose exit frees the GPU."""
+
+    def __init__(self, config: BackendConfig):
+        _check(config)  # fail here, before a process starts
+        super().__init__(f"{__name__}:VllmEngine", config, what=f"vllm ({config.model})")
