@@ -65,14 +65,14 @@ class TrainConfig(BaseModel):
     config section (``train:``) or ``TrainConfig(epochs=1)``; the ``auto`` values become
     concrete for the device with :meth:`resolved`.
 
-    The defaults: listwise KL + 1.0 InfoNCE; ``mode="auto"`` = full (both towers train);
-    on a CPU each list's top 4 passages for 3 epochs and at most 15 minutes
-    (``passages_per_query``, ``epochs``, ``max_minutes`` = ``auto``; ``max_minutes=None``
-    for runs that do not depend on machine speed), on a GPU whole lists for 10 epochs;
-    ``queries_per_step="auto"``: 16 queries per step on a CPU, 64 on a GPU (GradCache
-    keeps memory flat, so raise it for tens of thousands of lists); ``lr=None`` = the
-    paper's 2e-4 at 4096 queries scaled by sqrt(batch ratio), at least 2e-5 (``LR_FLOOR``);
-    ``hard_negative_slot=True`` keeps one passage below the false-negative threshold in a list cut to 4, so InfoNCE has a hard negative. The
+    The defaults: listwise KL + 1.0 InfoNCE; ``mode="auto"`` = full (both towers train); on a
+    CPU each list's top 4 passages for 3 epochs and at most 15 minutes (``passages_per_query``,
+    ``epochs``, ``max_minutes`` = ``auto``; ``max_minutes=None`` for runs that do not depend on
+    machine speed), on a GPU whole lists for 10 epochs; ``queries_per_step="auto"``: 16 queries
+    per step on a CPU, 64 on a GPU (GradCache keeps memory flat, so raise it for tens of
+    thousands of lists); ``lr=None`` = the paper's 2e-4 at 4096 queries scaled by sqrt(batch
+    ratio), at least 2e-5 (``LR_FLOOR``); ``hard_negative_slot=True`` keeps one passage below
+    the false-negative threshold in a list cut to 4, so InfoNCE has a hard negative. The
     measurements behind each (tuned on Cranfield, judged on CISI and CACM) are in
     ``benchmarks/results/defaults.md``.
 
