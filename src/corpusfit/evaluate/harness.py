@@ -102,7 +102,8 @@ def build_harness(data: BeirData, settings: RetrievalSettings, chunk: ChunkConfi
     if chunk is not None and chunk.mode != "never":
         from corpusfit.retrieve.passage_tokens import passage_tokens
 
-        passages = chunk_corpus(data.corpus, passage_tokens(student), chunk)
+        tokens = passage_tokens(student, settings.trust_remote_code)
+        passages = chunk_corpus(data.corpus, tokens, chunk)
         if passages.counts["chunked"]:
             logger.info("evaluate: %d documents as %d passages (%s per document)",
                         len(data.corpus), len(passages.passages), aggregate)

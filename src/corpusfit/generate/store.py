@@ -30,7 +30,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from corpusfit.generate.backends.base import Backend, Completion, Request, create_backend
+from corpusfit.generate.backends.base import (
+    Backend,
+    Completion,
+    Request,
+    configured_batch_size,
+    create_backend,
+)
 from corpusfit.generate.config import GenerateConfig, SamplingConfig
 from corpusfit.generate.identity import model_identity
 from corpusfit.workspace import JsonlAppender, iter_jsonl_tolerant
@@ -115,8 +121,10 @@ class StoredBackend:
     """
 
     def __init__(self, name: str, identity: dict, store: CompletionStore,
-                 factory: Callable[[], Backend], backend: Backend | None = None):
+                 factory: Callable[[], Backend], backend: Backend | None = None,
+                 batch_size: int | None = 10):
         self._name = name
+        self._batch_size = batch_size
         self.identity = identity
         self.store = store
         self._factory = factory
@@ -130,6 +138,13 @@ class StoredBackend:
         if self._inner is not None:
             return self._inner.name
         return self._stored.get("backend") or self._name
+
+    @property
+    def batch_size(self) -> int | None:
+        """Pairs per call: the backend's (read off its config until it is built)."""
+        if self._inner is not None:
+            return getattr(self._inner, "batch_size", 10)
+        return self._batch_size
 
     @property
     def model_name(self) -> str:
@@ -180,4 +195,5 @@ def open_backend(config: GenerateConfig) -> Backend:
         inner = create_backend(config.backend)
         identity = model_identity(config.backend, root, served_model=inner.model_name)
     return StoredBackend(config.backend.name, identity, CompletionStore(root),
-                         lambda: create_backend(config.backend), inner)
+                         lambda: create_backend(config.backend), inner,
+                         configured_batch_size(config.backend))

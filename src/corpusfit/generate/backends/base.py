@@ -91,6 +91,14 @@ def _import_class(spec: str) -> type:
         raise ConfigError(f"backend '{spec}': {module_name} has no '{attr}'") from e
 
 
+def configured_batch_size(config: BackendConfig) -> int | None:
+    """Pairs per call the backend ``config`` names takes (its class's ``batch_size_for``;
+    None: all pending pairs; 10 for a backend that does not say), without building it."""
+    cls = _import_class(REGISTRY.get(config.name, config.name))
+    size_for = getattr(cls, "batch_size_for", None)
+    return size_for(config) if size_for is not None else 10
+
+
 def create_backend(config: BackendConfig) -> Backend:
     """Build the backend named by ``config.name`` (a registry key or ``module:Class``)."""
     # The config's type admits only registered names and module:Class.

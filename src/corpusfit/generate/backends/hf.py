@@ -33,6 +33,11 @@ class TransformersBackend:
 
     name = "transformers"
 
+    @staticmethod
+    def batch_size_for(config: BackendConfig) -> int:
+        """Pairs per call: the configured generation batch."""
+        return config.batch_size
+
     def __init__(self, config: BackendConfig):
         import torch
         from transformers import (

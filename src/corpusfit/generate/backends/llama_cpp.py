@@ -31,6 +31,11 @@ class LlamaCppBackend:
 
     name = "llama-cpp"
 
+    @staticmethod
+    def batch_size_for(config: BackendConfig) -> int:
+        """Pairs per call: ``parallel`` sequences when batched, else 10 (the flush size)."""
+        return config.parallel if config.decode == "batched" else 10
+
     def __init__(self, config: BackendConfig):
         from corpusfit.models import resolve_gguf
         from corpusfit.native import load_llama_cpp
@@ -49,13 +54,12 @@ class LlamaCppBackend:
         if "tokenizer.chat_template" not in self._llm.metadata:
             logger.warning("%s has no chat template; llama.cpp falls back to a generic one", path)
         self._decoder = None
-        self.batch_size = 10  # sequential: the flush size only
+        self.batch_size = self.batch_size_for(config)
         if batched:
             from corpusfit.generate.backends.llama_batch import BatchDecoder
 
             self._decoder = BatchDecoder(lib, self._llm, n_seq=config.parallel,
                                          n_ctx=config.n_ctx, threads=threads)
-            self.batch_size = config.parallel
 
     def generate(self, requests: list[Request], sampling: SamplingConfig) -> list[Completion]:
         if self._decoder is None:

@@ -26,6 +26,11 @@ class OpenAIBackend:
 
     name = "openai"
 
+    @staticmethod
+    def batch_size_for(config: BackendConfig) -> int:
+        """Pairs per call: ``concurrency`` requests in flight."""
+        return config.concurrency
+
     def __init__(self, config: BackendConfig):
         try:
             import openai

@@ -56,6 +56,11 @@ class VllmEngine:
 class VllmBackend(ChildBackend):
     """:class:`VllmEngine` in a child process whose exit frees the GPU."""
 
+    @staticmethod
+    def batch_size_for(config: BackendConfig) -> None:
+        """All pending pairs in one call (vLLM schedules them itself)."""
+        return None
+
     def __init__(self, config: BackendConfig):
         _check(config)  # fail here, before a process starts
         super().__init__(f"{__name__}:VllmEngine", config, what=f"vllm ({config.model})")
