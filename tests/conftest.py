@@ -104,3 +104,20 @@ def cranfield() -> Path:
     if not path.exists():
         pytest.skip("shared datasets not present")
     return path
+
+
+@pytest.fixture
+def server():
+    """A local OpenAI-compatible server that counts the requests it receives
+    (``tests/generate/counting_server.py``; ``server.url``). Test modules that need another
+    server define their own ``server``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "counting_server", Path(__file__).resolve().parent / "generate" / "counting_server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    srv = module.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

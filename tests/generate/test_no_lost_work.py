@@ -34,14 +34,6 @@ TYPES = ["question", "keywords", "title"]
 WORDS = "wing lift drag shock mach plate heat layer flow nozzle jet cone".split()
 
 
-@pytest.fixture
-def server():
-    srv = counting_server.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
 def write_corpus(folder: Path, ids: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "corpus.jsonl"

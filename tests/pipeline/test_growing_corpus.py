@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from corpusfit.cli import main as cli_main
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
-import counting_server  # noqa: E402
-
 TYPES = ["question", "keywords", "title"]
 NEW = [("d7", "Plate", "heat transfer of a flat plate in laminar flow"),
        ("d8", "Cone", "pressure on a cone at supersonic mach")]
-
-
-@pytest.fixture
-def server():
-    srv = counting_server.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def _config(tmp_path: Path, corpus: Path, tiny_bert: Path, srv) -> Path:

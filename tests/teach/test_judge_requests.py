@@ -4,10 +4,7 @@ teacher field or a grown corpus sends only the pairs no earlier run scored."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-
-import pytest
 
 from corpusfit.data.ingest import IngestConfig
 from corpusfit.generate import GenerateConfig, backend_config
@@ -18,18 +15,7 @@ from corpusfit.stages.label import run_label
 from corpusfit.stages.mine import run_mine
 from corpusfit.teach.config import LabelConfig, teacher_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
-import counting_server  # noqa: E402
-
 WORDS = "wing lift drag shock mach plate heat layer flow nozzle jet cone".split()
-
-
-@pytest.fixture
-def server():
-    srv = counting_server.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def _pipeline(tmp_path: Path, srv, n: int, **judge) -> Path:
