@@ -1,6 +1,8 @@
 """The train stage: training lists + student -> a fine-tuned model folder, once per
 variant (``train``, ``train-infonce`` ...) (the work is
-:func:`corpusfit.train.loop.train_model`)."""
+:func:`corpusfit.train.loop.train_model`). With ``train.init: previous`` a rerun on
+changed lists starts from the model the folder holds (:mod:`corpusfit.train.warmstart`);
+``--force train`` clears the folder, so it starts from the base model."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from corpusfit.stages.layout import RunLayout, Step
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.loop import TrainResult, train_model
 from corpusfit.train.session import STATE_DIR, model_dir
+from corpusfit.train.warmstart import LINEAGE
 
 
 @dataclass
@@ -40,6 +43,8 @@ class TrainStage(Stage):
         """Config without its runtime-only fields + the student's identity (a model named
         by a short name or hub id is no file to hash)."""
         conf = results_dump(self.config)
+        if self.config.init == "base":  # replay only shapes a warm start
+            conf.pop("replay", None)
         conf["student_fingerprint"] = model_fingerprint(resolve_model(self.config.student))
         return conf
 
@@ -47,8 +52,9 @@ class TrainStage(Stage):
         return {"lists": Path(self.lists), "corpus": Path(self.corpus)}
 
     def run(self, ctx: StageContext) -> StageResult:
-        if ctx.force:  # start over: an earlier run's checkpoint is not resumed
+        if ctx.force:  # start over: neither a checkpoint nor (warm start) the kept model
             shutil.rmtree(ctx.out / STATE_DIR, ignore_errors=True)
+            (ctx.out / LINEAGE).unlink(missing_ok=True)
         result = train_model(self.config, self.lists, self.corpus, ctx.out,
                              fingerprint=ctx.fingerprint, on_step=self.on_step,
                              show_progress=self.show_progress)
@@ -61,7 +67,7 @@ def run_train(config: TrainConfig, lists: str | Path, corpus: str | Path, out: s
               on_step: Callable[[int], None] | None = None,
               show_progress: bool = True, force: bool = False) -> TrainResult:
     """Train into ``out`` (resuming a checkpoint) unless it is up to date; ``force``
-    retrains from the base model."""
+    retrains from the base model (also with ``init: previous``)."""
     stage = TrainStage(config, Path(lists), Path(corpus), on_step=on_step,
                        show_progress=show_progress)
     outcome = run_stage(stage, out, force=force)

@@ -15,7 +15,7 @@ from corpusfit.train.card_meta import (
     render_front_matter,
     update_metrics,
 )
-from corpusfit.train.selection import kept_base_sentence
+from corpusfit.train.selection import kept_base_sentence, kept_sentence
 from corpusfit.version import __version__
 from corpusfit.workspace import write_text
 
@@ -48,12 +48,22 @@ def _dev_section(history: list[dict]) -> str:
     keys = [k for k in history[0] if k.startswith("dev_")]
     note = ("Epoch 0 is the base model, scored before training.\n\n"
             if history[0].get("epoch") == 0 else "")
+    if any(r.get("model") for r in history):  # a warm start scored the previous model too
+        rows = [{"model": r.get("model") or ("base" if r.get("epoch") == 0 else "trained"),
+                 **r} for r in history]
+        note = ("Epoch 0 rows are the base model and the previous model (training started "
+                "from it), scored before training.\n\n")
+        return note + _table(rows, ["model", "epoch", "step", *keys])
     return note + _table(history, ["epoch", "step", *keys])
 
 
 def _intro(base_model: str, where: str, mode: str, result: dict | None) -> str:
     """The card's first lines: what this folder holds (the base model when it was kept)."""
     how = "listwise distillation from teacher-scored lists of synthetic queries"
+    if result and result.get("kept") == "previous":
+        return (f"**{kept_sentence(result)}**\n\nThis folder holds the weights corpusfit "
+                f"{__version__} trained earlier from `{base_model}`{where} with {how} (mode: "
+                f"`{mode}`); no checkpoint of the new run beat them on the dev lists.")
     kept = kept_base_sentence(result)
     if kept:
         return (f"**{kept}**\n\nThis folder holds the weights of `{base_model}`{where}, "
@@ -130,19 +140,21 @@ def _shown_config(config: dict) -> dict:
 
 def write_card(folder: Path, *, base_model: str, mode: str, config: dict, counts: dict,
                history: list[dict], summary: dict, metrics: dict | None = None,
-               base_path: str | None = None, result: dict | None = None) -> None:
+               base_path: str | None = None, result: dict | None = None,
+               name: str | None = None) -> None:
     """Write ``folder/README.md``: hub metadata, recipe, usage, training and metrics.
 
     ``result`` is the train stage's selection (:func:`~corpusfit.train.selection.
-    selection_result`); when the base model was kept, the card says so first. Local
-    paths stay out of the card (``base_path`` only serves to recognise a bundled model).
+    selection_result`); when the base or the previous model was kept, the card says so
+    first. Local paths stay out of the card (``base_path`` only serves to recognise a
+    bundled model). ``name``: the model's name when ``folder`` is a staging folder.
     """
     folder = Path(folder)
     hub = hub_id(base_model) or (hub_id(base_path) if base_path else None)
     shown = hub or Path(base_model).name
     if metrics and "this" not in metrics and "trained" in metrics.get("models", {}):
         metrics = {**metrics, "this": "trained", "data": Path(str(metrics.get("data"))).name}
-    meta = front_matter(name=folder.name, base_model=hub or base_model,
+    meta = front_matter(name=name or folder.name, base_model=hub or base_model,
                         asymmetric=mode == "query_only", metrics=metrics,
                         base_meta=base_card(base_model, base_path))
     passage_note = (

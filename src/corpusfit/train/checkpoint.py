@@ -44,6 +44,8 @@ class TrainState:
     base_dev: float | None = None  # the untrained student's dev loss (scored before step 1)
     best_dev: float | None = None  # dev loss of the kept weights (the base model's: epoch 0)
     best_epoch: int | None = None
+    previous_dev: float | None = None  # init previous: the previous model's dev loss
+    best_model: str = ""  # base | previous | trained ("" in older checkpoints: by best_epoch)
     bad_epochs: int = 0
     dev_history: list[dict] = field(default_factory=list)
     stopped: str = ""  # why training ended ("" while running)

@@ -17,7 +17,10 @@ the corpus; the saved folder holds both routes, so it stays one movable folder.
 
 Never worse (``keep_base_if_better``, see :mod:`corpusfit.train.selection`): the base
 model's dev loss is recorded as epoch 0 before the first step and competes with every
-checkpoint; when it wins, the exported folder holds the base model's weights.
+checkpoint; when it wins, the exported folder holds the base model's weights. A warm start
+(``init: previous``, :mod:`corpusfit.train.warmstart`) loads the previous model's weights
+after the base model is scored, scores them too (a second epoch-0 record, ``model:
+previous``) and trains from them: base, previous and every checkpoint compete.
 """
 
 from __future__ import annotations
@@ -50,9 +53,18 @@ from corpusfit.train.distributed import (
     from_main,
     init_distributed,
 )
-from corpusfit.train.export import finalize
-from corpusfit.train.session import LOG, MODEL_DIR, STATE_DIR, Session, TrainResult, model_dir
+from corpusfit.train.export import finalize, recover_folder
+from corpusfit.train.session import (
+    LOG,
+    MODEL_DIR,
+    PREVIOUS,
+    STATE_DIR,
+    Session,
+    TrainResult,
+    model_dir,
+)
 from corpusfit.train.trainer import Trainer, build_passage_bank
+from corpusfit.train.warmstart import load_previous, plan_start
 from corpusfit.workspace import JsonlAppender
 
 logger = logging.getLogger(__name__)
@@ -84,26 +96,30 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
     data = load_training_data(lists, corpus, passages=config.passages_per_query,
                               negative_below=below)
     state_dir = out / STATE_DIR
+    recover_folder(model_dir(out))
+    start = plan_start(config, out, Path(lists), data, fp, write=ctx.is_main)
+    data = start.apply(data)
     trainer, mode = _build_trainer(config, data, ctx, device, state_dir, show_progress)
     state = load_checkpoint(state_dir, trainer.encoder.model, trainer.optimizer, fp)
-    run = Session(config, data, ctx, state_dir, None, fp, on_step, show_progress)
+    run = Session(config, data, ctx, state_dir, None, fp, on_step, show_progress, start=start)
     if ctx.is_main:
         _prepare_folder(out, state)
         run.log = JsonlAppender(out / LOG)
-    logger.info("training %s (%s) on %d queries: %d steps, lr %.2g, %d queries/step",
-                config.student, mode, len(data.train), trainer.total_steps, trainer.lr,
-                config.queries_per_step)
+    logger.info("training %s (%s, from the %s model) on %d queries: %d steps, lr %.2g, "
+                "%d queries/step", config.student, mode, start.init, len(data.train),
+                trainer.total_steps, trainer.lr, config.queries_per_step)
     try:
         if state is None:
             state = TrainState()
-            _score_base(trainer, state, run)
+            _score_start(trainer, state, run, out)
         _set_budget(run, trainer, invoked)
         state = _train_epochs(trainer, state, run)
     finally:
         if run.log is not None:
             run.log.close()
     result = TrainResult(model_dir(out), False, mode, state.global_step, stopped=state.stopped,
-                         seconds=round(state.elapsed, 1), counts=data.counts())
+                         seconds=round(state.elapsed, 1), init=start.init,
+                         counts={**data.counts(), **start.counts()})
     if ctx.is_main:
         finalize(trainer, run, model_dir(out), mode, state, result)
     ctx.barrier()
@@ -136,6 +152,24 @@ def _set_budget(run: Session, tr: Trainer, invoked: float) -> None:
         run.budget_minutes = budget / 60
 
 
+def _score_start(tr: Trainer, state: TrainState, run: Session, out: Path) -> None:
+    """The base model's dev loss, then (warm start) the previous model's, whose weights
+    training starts from; with keep_base_if_better each competes with the checkpoints."""
+    _score_base(tr, state, run)
+    if run.start is None or run.start.init != PREVIOUS:
+        return
+    load_previous(tr.encoder.model, out, run.cfg)
+    if not run.data.dev:
+        return
+    state.previous_dev = _dev_record(tr, state, run, epoch=0, model=PREVIOUS)
+    logger.info("previous model: dev loss %.4f (before training)", state.previous_dev)
+    if run.cfg.keep_base_if_better and (state.best_dev is None
+                                        or state.previous_dev < state.best_dev):
+        state.best_dev, state.best_epoch, state.best_model = state.previous_dev, 0, PREVIOUS
+        if run.ctx.is_main:
+            save_best(run.state_dir, tr.encoder.model)
+
+
 def _score_base(tr: Trainer, state: TrainState, run: Session) -> None:
     """The untrained student's dev loss (epoch 0); with keep_base_if_better, the first best."""
     if not run.data.dev:
@@ -143,7 +177,7 @@ def _score_base(tr: Trainer, state: TrainState, run: Session) -> None:
     state.base_dev = _dev_record(tr, state, run, epoch=0)
     logger.info("base model: dev loss %.4f (before training)", state.base_dev)
     if run.cfg.keep_base_if_better:
-        state.best_dev, state.best_epoch = state.base_dev, 0
+        state.best_dev, state.best_epoch, state.best_model = state.base_dev, 0, "base"
         if run.ctx.is_main:
             save_best(run.state_dir, tr.encoder.model)
 
@@ -212,10 +246,13 @@ def _schedule_step(tr: Trainer, state: TrainState, run: Session, spent: float) -
     return max(state.global_step, int(frac * tr.total_steps))
 
 
-def _dev_record(tr: Trainer, state: TrainState, run: Session, epoch: int) -> float | None:
-    """Dev loss components of the current weights, logged and kept in the history."""
+def _dev_record(tr: Trainer, state: TrainState, run: Session, epoch: int,
+                model: str | None = None) -> float | None:
+    """Dev loss components of the current weights, logged and kept in the history
+    (``model``: which model an epoch-0 record scores, when it is not the base model)."""
     dev = tr.evaluate(run.data.dev) if run.data.dev else {}
     record = {"event": "dev", "epoch": epoch, "step": state.global_step,
+              **({"model": model} if model else {}),
               **{f"dev_{k}": round(v, 6) for k, v in dev.items()}}
     state.dev_history.append(record)
     _log(run, record)
@@ -228,6 +265,7 @@ def _end_epoch(tr: Trainer, state: TrainState, run: Session) -> None:
     loss = _dev_record(tr, state, run, epoch=state.epoch + 1)
     if loss is None or state.best_dev is None or loss < state.best_dev:
         state.best_dev, state.best_epoch, state.bad_epochs = loss, state.epoch + 1, 0
+        state.best_model = "trained"
         if run.ctx.is_main:
             save_best(run.state_dir, tr.encoder.model)
     else:

@@ -15,6 +15,7 @@ import logging
 logger = logging.getLogger(__name__)
 
 BASE = "base"
+PREVIOUS = "previous"  # a warm start's previous model (train.init: previous)
 TRAINED = "trained"
 
 
@@ -28,25 +29,34 @@ def best_trained(history: list[dict]) -> tuple[float | None, int | None]:
 
 
 def selection_result(history: list[dict], base_dev: float | None, kept_epoch: int | None,
-                     keep_base_if_better: bool) -> dict:
+                     keep_base_if_better: bool, kept_model: str | None = None,
+                     previous_dev: float | None = None) -> dict:
     """The manifest's fields on which model was kept.
 
     Args:
-        history: the dev records (``epoch`` 0 is the base model).
+        history: the dev records (``epoch`` 0 is the base model, and with a warm start
+            also the previous model).
         base_dev: the base model's dev loss (None without dev lists).
         kept_epoch: the epoch of the weights that were exported (0: the base model).
         keep_base_if_better: the config choice, to word the warning.
+        kept_model: base | previous | trained when known (else read off ``kept_epoch``).
+        previous_dev: a warm start's previous model's dev loss.
 
     Returns:
-        ``{"kept": "base" | "trained", "base_dev_loss", "best_dev_loss", "best_epoch"}``
-        where the last two describe the best *trained* checkpoint.
+        ``{"kept": "base" | "previous" | "trained", "base_dev_loss", "best_dev_loss",
+        "best_epoch"}`` where the last two describe the best *trained* checkpoint, plus
+        ``previous_dev_loss`` after a warm start.
     """
     best, epoch = best_trained(history)
-    kept = BASE if kept_epoch == 0 else TRAINED
+    kept = kept_model or (BASE if kept_epoch == 0 else TRAINED)
     result = {"kept": kept, "base_dev_loss": base_dev, "best_dev_loss": best,
               "best_epoch": epoch}
+    if previous_dev is not None:
+        result["previous_dev_loss"] = previous_dev
     if kept == BASE:
         logger.warning("%s; keeping the base model", base_better_text(result))
+    elif kept == PREVIOUS:
+        logger.warning("%s; keeping the previous model", previous_better_text(result))
     elif base_dev is not None and best is not None and base_dev < best:
         logger.warning("%s, but train.keep_base_if_better is %s; keeping the trained model",
                        base_better_text(result), keep_base_if_better)
@@ -70,3 +80,21 @@ def kept_base_sentence(result: dict | None) -> str | None:
         return None
     return (f"corpusfit kept the base model: {base_better_text(result)}, so the specialized "
             "model is the base model, unchanged.")
+
+
+def previous_better_text(result: dict) -> str:
+    """``the previous model was better on the dev lists (dev loss X vs base Y, best
+    trained Z)``."""
+    return (f"the previous model was better on the dev lists (dev loss "
+            f"{_loss(result.get('previous_dev_loss'))} vs base "
+            f"{_loss(result.get('base_dev_loss'))}, best trained "
+            f"{_loss(result.get('best_dev_loss'))})")
+
+
+def kept_sentence(result: dict | None) -> str | None:
+    """The first line of the report and the card when the base or the previous model was
+    kept (None when a new checkpoint was)."""
+    if result and result.get("kept") == PREVIOUS:
+        return (f"corpusfit kept the previous model: {previous_better_text(result)}, so the "
+                "specialized model is the one an earlier run trained, unchanged.")
+    return kept_base_sentence(result)

@@ -8,17 +8,19 @@ model a user takes away: the sentence-transformers folder and its card, nothing 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import TrainData
+
 from corpusfit.train.distributed import DistContext
 from corpusfit.workspace import JsonlAppender
 
 MODEL_DIR = "model"
 STATE_DIR = "train_state"
 LOG = "train_log.jsonl"
+BASE, PREVIOUS = "base", "previous"  # train.init: where training starts
 
 
 def model_dir(stage_folder: str | Path) -> Path:
@@ -31,7 +33,9 @@ class TrainResult:
     """What a train run did; ``kept`` is "base" when the base model beat every checkpoint.
 
     ``best_dev_loss`` and ``best_epoch`` describe the best trained checkpoint,
-    ``base_dev_loss`` the untrained student (None without dev lists).
+    ``base_dev_loss`` the untrained student (None without dev lists); with a warm start
+    (``init`` "previous") ``previous_dev_loss`` is the previous model's and ``kept`` may be
+    "previous".
     """
 
     out: Path
@@ -44,6 +48,8 @@ class TrainResult:
     best_epoch: int | None = None
     stopped: str = ""
     seconds: float = 0.0
+    init: str = ""
+    previous_dev_loss: float | None = None
     counts: dict = field(default_factory=dict)
 
     @classmethod
@@ -58,7 +64,48 @@ class TrainResult:
         """The manifest's ``result`` entry, read back by :meth:`from_manifest`."""
         return {"mode": self.mode, "steps": self.steps, "kept": self.kept,
                 "base_dev_loss": self.base_dev_loss, "best_dev_loss": self.best_dev_loss,
-                "best_epoch": self.best_epoch, "stopped": self.stopped, "seconds": self.seconds}
+                "best_epoch": self.best_epoch, "stopped": self.stopped, "seconds": self.seconds,
+                **({"init": self.init} if self.init else {}),
+                **({"previous_dev_loss": self.previous_dev_loss}
+                   if self.previous_dev_loss is not None else {})}
+
+
+@dataclass
+class StartPlan:
+    """Where one training run starts and which train lists it uses
+    (:func:`corpusfit.train.warmstart.plan_start`).
+
+    ``trained`` is the train qids to train on (None: all); ``hashes`` the hash of every
+    list of this run, ``seen`` those the previous model learned from (for the lineage of
+    whichever model is kept).
+    """
+
+    init: str
+    requested: str
+    note: str = ""
+    trained: list[str] | None = None
+    new: int = 0
+    replayed: int = 0
+    left_out: int = 0
+    hashes: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        """The manifest's counts on the start: the init used and, warm, the lists."""
+        out: dict = {"init": self.init}
+        if self.note:
+            out["init_note"] = self.note
+        if self.init == PREVIOUS:
+            out.update(lists_new=self.new, lists_replayed=self.replayed,
+                       lists_left_out=self.left_out)
+        return out
+
+    def apply(self, data: TrainData) -> TrainData:
+        """``data`` with only the planned train lists (dev lists all stay)."""
+        if self.trained is None:
+            return data
+        keep = set(self.trained)
+        return replace(data, train=[x for x in data.train if x.qid in keep])
 
 
 @dataclass
@@ -75,3 +122,4 @@ class Session:
     show_progress: bool
     budget: float | None = None  # seconds this invocation may still train
     budget_minutes: float | None = None  # the whole invocation's budget, for messages
+    start: StartPlan | None = None  # where training started, which lists it uses
