@@ -214,3 +214,28 @@ def test_browser_check_catches_console_errors_and_broken_images(tmp_path):
     bad = check.problems(check.check_report(page, tmp_path / "bad.png", chromium))
     assert any("boom" in b for b in bad)
     assert any("0 of 1 images" in b for b in bad)
+
+
+def test_report_says_what_was_reused_and_what_was_new(tmp_path):
+    run = make_run_dir(tmp_path / "run")
+    _stage(run, "01-ingest", {"passages": 120, "sampled_kept": 8, "sampled_new": 2}, 1.0)
+    _stage(run, "02-generate", {"accepted": 27, "rejected": 3, "new_records": 6, "stored": 1,
+                                "asked": 7}, 30.0)
+    _stage(run, "04-label", {"lists": 6, "pairs_scored": 40, "pairs_cached": 160}, 2.0)
+    result = {"kept": "trained", "init": "previous", "base_dev_loss": 0.5,
+              "previous_dev_loss": 0.45, "best_dev_loss": 0.4, "best_epoch": 1}
+    _stage(run, "05-train", {"train_queries": 5, "init": "previous", "lists_new": 3,
+                             "lists_replayed": 2, "lists_left_out": 6, "result": result}, 9.0)
+    write_report(run, run / "07-report", title="demo")
+    md = (run / "07-report" / "report.md").read_text()
+    table = md.split("## What was reused and what was new", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| 0")]
+    assert [r.split(" | ")[0] for r in rows] == ["| 01-ingest", "| 02-generate", "| 02-generate",
+                                                 "| 04-label", "| 05-train"]
+    assert rows[0].endswith("| 8 | 2 |") and rows[1].endswith("| 24 | 6 |")
+    assert "completion store" in rows[2] and rows[2].endswith("| 1 | 7 |")
+    assert rows[3].endswith("| 160 | 40 |")
+    assert "previous model, 6 unchanged lists left out" in rows[4]
+    assert rows[4].endswith("| 2 | 3 |")
+    assert "The never-worse guard kept the model trained from the previous one (dev loss " \
+           "0.4000 vs base 0.5000, previous 0.4500)" in md

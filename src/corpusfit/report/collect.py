@@ -14,7 +14,7 @@ from pathlib import Path
 from corpusfit.data.artifacts import ARTIFACTS, artifact_file
 from corpusfit.errors import DataError
 from corpusfit.report import details
-from corpusfit.train.selection import kept_base_sentence
+from corpusfit.train.selection import kept_sentence
 from corpusfit.workspace import MANIFEST, STATE_FILE, iter_jsonl_tolerant, read_json
 
 logger = logging.getLogger(__name__)
@@ -125,11 +125,12 @@ def filter_counts(run_dir: Path) -> list[dict]:
 
 
 def kept_base_notes(run_dir: Path) -> list[str]:
-    """One sentence per train unit whose stage kept the base model (its manifest's result)."""
+    """One sentence per train unit whose stage kept the base or the previous model (its
+    manifest's result)."""
     notes = []
     for folder, manifest in manifests(run_dir).items():
         result = (manifest.get("counts") or {}).get("result")
-        sentence = kept_base_sentence(result if isinstance(result, dict) else None)
+        sentence = kept_sentence(result if isinstance(result, dict) else None)
         unit = folder.split("-", 1)[-1]  # "train" or "train-VARIANT"
         if sentence and unit.split("-", 1)[0] == "train":
             notes.append(sentence if unit == "train" else f"{unit}: {sentence}")
@@ -149,4 +150,5 @@ def collect(run_dir: str | Path) -> dict:
             "examples": details.examples(_find(run_dir, "lists"), _find(run_dir, "corpus")),
             "type_counts": type_counts(run_dir), "losses": loss_curves(run_dir),
             "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir),
-            "kept_base": kept_base_notes(run_dir)}
+            "kept_base": kept_base_notes(run_dir),
+            "reuse": details.reuse_rows(manifests(run_dir))}

@@ -115,3 +115,58 @@ def examples(lists: Path | None, corpus: Path | None, per_type: int = 3) -> list
                     "passage": passage[:PASSAGE_CHARS] + ("…" if len(passage) > PASSAGE_CHARS
                                                           else "")})
     return out
+
+
+REUSE_COLUMNS = ["stage", "what", "reused", "new"]
+
+
+def _ingest_reuse(counts: dict) -> list[dict]:
+    if "sampled_new" not in counts:
+        return []
+    return [{"what": "sampled passages (kept from the last ingest / new)",
+             "reused": counts.get("sampled_kept", 0), "new": counts["sampled_new"]}]
+
+
+def _generate_reuse(counts: dict) -> list[dict]:
+    if "new_records" not in counts:
+        return []
+    records = counts.get("accepted", 0) + counts.get("rejected", 0)
+    return [{"what": "(passage, type) pairs (earlier records / generated in this run)",
+             "reused": max(records - counts["new_records"], 0), "new": counts["new_records"]},
+            {"what": "LLM calls (answered by the completion store / sent to the model)",
+             "reused": counts.get("stored", 0), "new": counts.get("asked", 0)}]
+
+
+def _label_reuse(counts: dict) -> list[dict]:
+    if "pairs_scored" not in counts:
+        return []
+    return [{"what": "teacher scores (from the score cache / scored)",
+             "reused": counts.get("pairs_cached", 0), "new": counts["pairs_scored"]}]
+
+
+def _train_reuse(counts: dict) -> list[dict]:
+    init = counts.get("init")
+    if init is None:
+        return []
+    note = f" ({counts['init_note']})" if counts.get("init_note") else ""
+    if init == "previous":
+        return [{"what": "train lists (replayed / new or changed); started from the previous "
+                         f"model, {counts.get('lists_left_out', 0)} unchanged lists left out"
+                         + note,
+                 "reused": counts.get("lists_replayed", 0), "new": counts.get("lists_new", 0)}]
+    return [{"what": "train lists, trained from the base model" + note, "reused": "-",
+             "new": counts.get("train_queries", 0)}]
+
+
+def reuse_rows(manifests: dict[str, dict]) -> list[dict]:
+    """What each stage's last run took from earlier work and what it did anew (rows of
+    :data:`REUSE_COLUMNS`), from the manifests' counts (stage folder -> manifest)."""
+    readers = {"ingest": _ingest_reuse, "generate": _generate_reuse, "label": _label_reuse,
+               "train": _train_reuse}
+    rows = []
+    for folder, manifest in manifests.items():
+        read = readers.get(folder.split("-", 1)[-1].split("-", 1)[0])
+        counts = manifest.get("counts") or {}
+        for row in read(counts) if read and isinstance(counts, dict) else []:
+            rows.append({"stage": folder, **row})
+    return rows

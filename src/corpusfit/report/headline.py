@@ -5,7 +5,7 @@ which model the never-worse guard kept."""
 from __future__ import annotations
 
 from corpusfit.evaluate.significance import delta_ci
-from corpusfit.train.selection import kept_base_sentence
+from corpusfit.train.selection import kept_sentence
 
 METRIC = "nDCG@10"
 TIE = 1e-9  # per-query changes smaller than this count as unchanged
@@ -50,13 +50,17 @@ def compare(metrics: dict, per_query: dict[str, dict[str, float]], name: str,
 
 def _guard(result: dict) -> str:
     kept = result.get("kept")
-    if kept == "base":
-        return kept_base_sentence(result) or ""
+    if kept in ("base", "previous"):
+        return kept_sentence(result) or ""
     if kept == "trained":
         best, base = result.get("best_dev_loss"), result.get("base_dev_loss")
-        losses = (f" (dev loss {best:.4f} vs base {base:.4f})"
+        prev = result.get("previous_dev_loss")
+        losses = (f" (dev loss {best:.4f} vs base {base:.4f}"
+                  + (f", previous {prev:.4f}" if isinstance(prev, float) else "") + ")"
                   if isinstance(best, float) and isinstance(base, float) else "")
-        return f"The never-worse guard kept the trained model{losses}."
+        what = ("the model trained from the previous one" if result.get("init") == "previous"
+                else "the trained model")
+        return f"The never-worse guard kept {what}{losses}."
     return ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corpusfit.report import headline, plots
+from corpusfit.report.details import REUSE_COLUMNS
 
 
 @dataclass
@@ -35,8 +36,8 @@ def metric_rows(metrics: dict) -> list[dict]:
 
 METRIC_COLUMNS = ["retriever", "nDCG@10", "R@100", "Δ nDCG@10", "p"]
 STEP_ORDER = ["generated", "rejected", "mined", "labeled", "labeled_train", "labeled_dev"]
-RESULT_COLUMNS = ["unit", "mode", "steps", "kept", "base_dev_loss", "best_dev_loss",
-                  "best_epoch", "stopped"]
+RESULT_COLUMNS = ["unit", "mode", "init", "steps", "kept", "base_dev_loss",
+                  "previous_dev_loss", "best_dev_loss", "best_epoch", "stopped"]
 EXAMPLE_COLUMNS = ["type", "query", "top passage", "top is source", "passage"]
 
 
@@ -111,10 +112,17 @@ def sections(data: dict) -> list[Section]:
     if data["losses"] or data.get("trains"):
         out.append(Section("Training", [
             "kept: the never-worse guard's choice between the base model (scored on the dev "
-            "lists before training) and the best trained checkpoint."],
+            "lists before training), the previous model (init: previous, training started "
+            "from it) and the best trained checkpoint."],
             _result_rows(data.get("trains") or {}), RESULT_COLUMNS,
             [("losses", "Training loss components per step; dashed: dev loss after each "
                         "epoch (step 0: the base model).")]))
+    if data.get("reuse"):
+        out.append(Section("What was reused and what was new", [
+            "Per stage, what its last run took from earlier work (earlier records, the "
+            "completion store, the score cache, the previous model's lists) and what it did "
+            "anew. A stage that was skipped shows its last run."], data["reuse"],
+            REUSE_COLUMNS))
     if data.get("examples"):
         out.append(Section("Generated queries and the teacher's top passage", [
             "A few labeled queries of each type and the passage the teacher scored "
