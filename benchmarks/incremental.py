@@ -10,14 +10,21 @@ Cranfield's passages are split by a seeded shuffle: 80% are there first, 20% com
 - ``fresh``: `corpusfit run` on the whole corpus in a new run directory with an empty
   completion store (timed).
 
+With ``--init previous`` the incremental arm trains with ``--set train.init=previous``:
+its run on the first 80% goes through training (untimed), and the timed run starts from
+that model on the new or changed lists plus the replayed share of the others. Each seed's
+incremental run then starts from a copy of the run directory as the first run left it.
+
 Both arms then train with seeds 2 and 3 on their own lists (`--set train.seed=N`, only the
 train and evaluate stages rerun) and report test nDCG@10 of the specialized model per seed
-on Cranfield's test queries, the same 1,400-passage corpus for both. Seconds are wall time
-and CPU time (user + system of the child processes) of the timed run; LLM requests are the
+on Cranfield's test queries, the same 1,400-passage corpus for both. The timed run is two
+calls: `corpusfit run --until train` (the cost of a new model) and then `corpusfit run`
+(evaluate and report); the table gives both, without and with the evaluate stage. Seconds
+are wall time and CPU time (user + system of the child processes); LLM requests are the
 generate manifest's ``asked`` (sent to the model) and ``stored`` (answered by the store).
 
     .venv/bin/python benchmarks/incremental.py ../shared/datasets/cranfield \\
-        --sample 10 --types question keywords --threads 1
+        --sample 10 --types question keywords --threads 1 --init previous
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--types", nargs="+", default=["question", "keywords"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    p.add_argument("--init", choices=["base", "previous"], default="base",
+                   help="train.init of the incremental arm (previous: warm start)")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-incremental")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/incremental.md")
     return p.parse_args(argv)
@@ -103,6 +113,27 @@ def generate_counts(run_dir: Path) -> dict:
     return read_json(run_dir / "02-generate" / "manifest.json")["counts"]
 
 
+def train_counts(run_dir: Path) -> dict:
+    return read_json(run_dir / "05-train" / "manifest.json")["counts"]
+
+
+def timed_run(config: Path, run_dir: Path, *extra: str) -> dict:
+    """The timed run in two calls: up to the trained model, then evaluate and report."""
+    to_train = run(config, *extra, "--until", "train")
+    rest = run(config, *extra)
+    return {"to_train": to_train,
+            "all": {k: to_train[k] + rest[k] for k in ("wall", "cpu")},
+            "stages": stage_seconds(run_dir), "generate": generate_counts(run_dir),
+            "train": train_counts(run_dir)}
+
+
+def copy_dir(src: Path, dst: Path) -> None:
+    """``dst`` replaced by a copy of ``src`` (the run directory as the untimed first run
+    left it: each seed's warm start needs that model)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+
+
 def specialized(run_dir: Path) -> tuple[float, dict[str, float]]:
     """Mean test nDCG@10 of the specialized model and its per-query values."""
     folder = run_dir / "06-evaluate"
@@ -124,31 +155,50 @@ def main(argv=None) -> int:
                                            work / "store-inc", args, args.sample),
                "fresh": write_config(work / "fresh.json", whole, dirs["fresh"],
                                      work / "store-fresh", args, fresh_sample)}
-    run(inc_early, "--set", f"train.seed={args.seeds[0]}", "--until", "label")
+    warm = args.init == "previous"
+    sets = {"incremental": ["--set", f"train.init={args.init}"], "fresh": []}
+    run(inc_early, "--set", f"train.seed={args.seeds[0]}", *sets["incremental"],
+        "--until", "train" if warm else "label")
     before = len(CompletionStore(work / "store-inc"))  # answers of the run on the first part
+    snapshot = work / "incremental-first"
+    if warm:
+        copy_dir(dirs["incremental"], snapshot)
     timed: dict[str, dict] = {}
     scores: dict[str, dict] = {"incremental": {}, "fresh": {}}
     sizes = (n_first, n_later, fresh_sample)
     for seed in args.seeds:  # the report is rewritten after each run: partial results stay
         for arm in ("incremental", "fresh"):
-            took = run(configs[arm], "--set", f"train.seed={seed}")
+            if warm and arm == "incremental":
+                copy_dir(snapshot, dirs[arm])
+            extra = ["--set", f"train.seed={seed}", *sets[arm]]
             if arm not in timed:
-                timed[arm] = {**took, "stages": stage_seconds(dirs[arm])}
+                timed[arm] = timed_run(configs[arm], dirs[arm], *extra)
+            else:
+                run(configs[arm], *extra)
             scores[arm][seed] = specialized(dirs[arm])
             if len(timed) == 2:
-                counts = {a: generate_counts(d) for a, d in dirs.items()}
-                write_report(args, timed, counts, before, scores, sizes, work)
+                write_report(args, timed, before, scores, sizes, work)
     return 0
 
 
-def _rows(timed, counts, scores, seeds) -> list[dict]:
+def _lists(train: dict) -> str:
+    if train.get("init") == "previous":
+        return (f"previous: {train.get('lists_new', 0)} new + "
+                f"{train.get('lists_replayed', 0)} replayed")
+    return f"base: {train.get('train_queries', '?')}"
+
+
+def _rows(timed, scores, seeds) -> list[dict]:
     rows = []
     for arm in ("incremental", "fresh"):
-        c = counts[arm]
-        row = {"arm": arm, "wall s": f"{timed[arm]['wall']:.0f}",
-               "CPU s": f"{timed[arm]['cpu']:.0f}", "LLM requests": c.get("asked", "?"),
+        c, t = timed[arm]["generate"], timed[arm]
+        row = {"arm": arm, "wall s to train": f"{t['to_train']['wall']:.0f}",
+               "wall s with eval": f"{t['all']['wall']:.0f}",
+               "CPU s to train": f"{t['to_train']['cpu']:.0f}",
+               "CPU s with eval": f"{t['all']['cpu']:.0f}",
+               "LLM requests": c.get("asked", "?"),
                "answered by store": c.get("stored", 0), "new pairs": c["new_records"],
-               "queries": c["accepted"]}
+               "queries": c["accepted"], "train init: lists": _lists(t["train"])}
         done = [s for s in seeds if s in scores[arm]]
         for seed in seeds:
             row[f"nDCG@10 s{seed}"] = f"{scores[arm][seed][0]:.4f}" if seed in done else "not run"
@@ -162,11 +212,17 @@ def _mean_per_query(found: dict[int, tuple[float, dict]]) -> dict[str, float]:
     return {q: sum(pq[q] for _, pq in found.values()) / len(found) for q in qids}
 
 
-def write_report(args, timed, counts, before, scores, sizes, work: Path) -> None:
+def _ratio(timed: dict, part: str, key: str) -> float:
+    return timed["incremental"][part][key] / max(timed["fresh"][part][key], 1e-9)
+
+
+def write_report(args, timed, before, scores, sizes, work: Path) -> None:
     n_first, n_later, fresh_sample = sizes
-    rows = _rows(timed, counts, scores, args.seeds)
+    rows = _rows(timed, scores, args.seeds)
     test = paired_test(_mean_per_query(scores["fresh"]), _mean_per_query(scores["incremental"]))
-    ratio = {k: timed["incremental"][k] / timed["fresh"][k] for k in ("wall", "cpu")}
+    ratio = {f"{k} {part}": _ratio(timed, part, k) for part in ("to_train", "all")
+             for k in ("wall", "cpu")}
+    counts = {arm: timed[arm]["generate"] for arm in timed}
     asked = counts["incremental"].get("asked", 0) / max(counts["fresh"].get("asked", 1), 1)
     stage_s = {arm: timed[arm]["stages"] for arm in timed}
     text = f"""# A corpus that grows: incremental run vs fresh run
@@ -180,13 +236,16 @@ all {n_first + n_later} passages. Sample: {args.sample} passages of the first
 {n_first + n_later} in the fresh run. Before the timed incremental run, the run on the
 first {n_first} passages (up to label, not timed) left {before} answers in the store.
 Seeds {", ".join(map(str, args.seeds))} are train seeds; seconds are those of the seed-{
-args.seeds[0]} run (wall and CPU of all its processes; the machine was shared with other
-jobs, so CPU seconds are the steadier measure).
+args.seeds[0]} run (wall and CPU of all its processes, "to train": `corpusfit run --until
+train`, "with eval": plus the evaluate and report stages; on a shared machine CPU seconds
+are the steadier measure).
 
 {markdown_table(rows, list(rows[0]))}
 
-Incremental / fresh: wall {ratio['wall']:.0%}, CPU {ratio['cpu']:.0%}, LLM requests
-{asked:.0%}. nDCG@10 (mean over seeds per query, paired test): incremental - fresh =
+Incremental / fresh, up to the trained model (without the evaluate stage): wall
+{ratio['wall to_train']:.0%}, CPU {ratio['cpu to_train']:.0%}; with evaluate and report: wall
+{ratio['wall all']:.0%}, CPU {ratio['cpu all']:.0%}; LLM requests {asked:.0%}. Incremental
+arm: `train.init={args.init}`. nDCG@10 (mean over seeds per query, paired test): incremental - fresh =
 {test.delta:+.4f}, p = {test.p_permutation:.3g} (permutation), {test.p_ttest:.3g} (t-test).
 
 Seconds per stage (seed-{args.seeds[0]} run; a skipped stage keeps its earlier time):
@@ -199,7 +258,7 @@ Command:
 
     flock -s /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/incremental.py \\
         {args.data} --sample {args.sample} --types {" ".join(args.types)} \\
-        --threads {args.threads} --seeds {" ".join(map(str, args.seeds))}
+        --threads {args.threads} --seeds {" ".join(map(str, args.seeds))} --init {args.init}
 """
     write_text(args.out, text)
     print(text)
