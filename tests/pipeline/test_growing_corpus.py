@@ -1,5 +1,6 @@
-"""`corpusfit run` on a corpus that grows: only the new passages reach the LLM, and the
-manifests say what was reused and what was new. Slow-marked: the pipeline runs twice."""
+"""`corpusfit run` on a corpus that grows: only the new passages reach the LLM, training
+starts from the previous model (train.init: previous), and the manifests and the report say
+what was reused and what was new. Slow-marked: the pipeline runs twice."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _config(tmp_path: Path, corpus: Path, tiny_bert: Path, srv) -> Path:
                      "require_source_first": False, "min_top_percentile": None,
                      "dev_fraction": 0.34},
            "train": {"student": str(tiny_bert), "epochs": 1, "queries_per_step": 4,
-                     "dropout": False},
+                     "dropout": False, "init": "previous"},
            "evaluate": {"depth": 100}}
     path = tmp_path / "grow.yaml"
     path.write_text(json.dumps(cfg))
@@ -45,6 +46,7 @@ def test_added_passages_cost_only_their_requests(tmp_path, tiny_beir, tiny_bert,
     assert cli_main(["-q", "run", str(config)]) == 0
     assert server.posts == 6 * 3
     run = tmp_path / "run"
+    assert _counts(run, "05-train")["init"] == "base"  # nothing to start from yet
     first = (run / "02-generate/queries.jsonl").read_text().splitlines()
     server.reset()
     with open(corpus / "corpus.jsonl", "a") as f:
@@ -58,4 +60,12 @@ def test_added_passages_cost_only_their_requests(tmp_path, tiny_beir, tiny_bert,
     assert (generate["stored"], generate["asked"]) == (18, 6)
     now = set((run / "02-generate/queries.jsonl").read_text().splitlines())
     assert set(first) <= now  # every earlier query kept as it was
-    assert (run / "07-report" / "report.md").exists()
+    train = _counts(run, "05-train")
+    lists = [json.loads(x) for x in (run / "04-label/lists.jsonl").read_text().splitlines()]
+    n_train = sum(r["split"] == "train" for r in lists)
+    assert train["init"] == "previous" and train["lists_new"] >= 1
+    assert train["lists_new"] + train["lists_replayed"] == train["train_queries"]
+    assert train["train_queries"] + train["lists_left_out"] == n_train
+    report = (run / "07-report" / "report.md").read_text()
+    assert "What was reused and what was new" in report
+    assert "answered by the completion store" in report and "replayed" in report
