@@ -124,7 +124,8 @@ def _scripted_dev(monkeypatch, losses: list[float]) -> None:
 @pytest.mark.parametrize("losses,kept", [
     ([1.0, 1.2, 1.3, 1.4], "base"),        # base, previous, two epochs: the base model wins
     ([1.0, 0.5, 0.7, 0.8], "previous"),    # the previous model beats base and checkpoints
-    ([1.0, 0.5, 0.4, 0.8], "trained"),     # epoch 1 of the warm start beats both
+    ([1.0, 0.5, 0.6, 0.4], "trained"),     # epoch 2 of the warm start beats both (epoch 1
+                                           # is one step at the warmup's lr 0)
 ])
 def test_guard_chooses_among_base_previous_and_checkpoints(tiny_bert, tmp_path, tiny_lists,
                                                            monkeypatch, losses, kept):
