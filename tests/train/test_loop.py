@@ -199,5 +199,6 @@ def test_a_folder_of_the_old_layout_is_retrained_into_the_new_one(tiny_bert, tin
     result = run_train(_cfg(tiny_bert, epochs=1), *tiny_lists, out, show_progress=False)
     assert not result.skipped and result.out == model_dir(out)
     assert sorted(p.name for p in out.iterdir()) == sorted([".pipeline.json", LOG,
-                                                            "manifest.json", "model"])
+                                                            "lineage.json", "manifest.json",
+                                                            "model"])
     assert (model_dir(out) / "modules.json").exists()
