@@ -16,6 +16,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import queue
 import resource
 import tempfile
 import time
@@ -27,6 +28,7 @@ import numpy as np
 RESULTS = Path(__file__).parent / "results" / "encode.md"
 # arm -> (encoder, texts per batch, tokens per batch)
 ARMS = {"corpusfit": ("corpusfit", None, None), "corpusfit batch 32": ("corpusfit", 32, 8192),
+        "corpusfit 0.1 (256x16384)": ("corpusfit", 256, 16384),
         "sentence-transformers": ("st", 32, None)}
 
 
@@ -34,7 +36,12 @@ def _add_arms(specs: list[str]) -> None:
     """Extra corpusfit arms, each ``TEXTS:TOKENS`` (texts and tokens per batch)."""
     for spec in specs:
         texts, tokens = (int(x) for x in spec.split(":"))
-        ARMS[f"corpusfit {texts}/{tokens}"] = ("corpusfit", texts, tokens)
+        ARMS[f"corpusfit {texts}x{tokens}"] = ("corpusfit", texts, tokens)
+
+
+def _flag(name: str, values: list[str], default: list[str]) -> str:
+    """`` --name v1 v2`` for the recorded command, or nothing at the default."""
+    return f" --{name} {' '.join(values)}" if values != default else ""
 
 
 def _texts(data: str, limit: int | None) -> list[str]:
@@ -49,6 +56,7 @@ def _trial(arm: str, precision: str, args, out: str, q) -> None:
     import torch
 
     from corpusfit.models import resolve_model
+    from corpusfit.retrieve import encoder as encoder_module
     from corpusfit.retrieve.encoder import DenseEncoder
 
     texts = _texts(args.data, args.limit if precision == "fp32" else args.bf16_limit)
@@ -58,6 +66,8 @@ def _trial(arm: str, precision: str, args, out: str, q) -> None:
     start = time.perf_counter()
     if kind == "corpusfit":
         sizes = {k: v for k, v in (("batch_tokens", tokens), ("max_batch", batch)) if v}
+        if batch:  # an arm's own budget, not capped at the encoder's CPU caps
+            encoder_module.CPU_BATCH, encoder_module.CPU_TOKENS = batch, tokens
         emb = enc.encode(texts, "passage", show_progress=False, **sizes)
     else:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -74,11 +84,14 @@ def run_trial(arm: str, precision: str, args, out: str) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=_trial, args=(arm, precision, args, out, q))
     p.start()
-    try:
-        result = q.get(timeout=3600)
-    except Exception:  # noqa: BLE001 - the child died: say so instead of waiting forever
-        raise SystemExit(f"{arm} {precision}: the trial process failed "
-                         f"(exit {p.exitcode})") from None
+    result = None
+    while result is None:  # poll, so a child that died is reported instead of waited for
+        try:
+            result = q.get(timeout=5)
+        except queue.Empty:
+            if not p.is_alive():
+                raise SystemExit(f"{arm} {precision}: the trial process failed "
+                                 f"(exit {p.exitcode})") from None
     p.join()
     return {**result, "vectors": out}
 
@@ -131,7 +144,7 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         "`title + \" \" + text`, encoded as documents",
         "- arms: corpusfit = `DenseEncoder.encode` defaults (length-sorted batches; the "
         "default budget is in the encoder's docstring); corpusfit batch 32 = at most 32 "
-        "texts / 8192 tokens; corpusfit T/N = at most T texts / N tokens; "
+        "texts / 8192 tokens; corpusfit TxN = at most T texts / N tokens; "
         "sentence-transformers = `SentenceTransformer.encode_document(batch_size=32)` of the "
         "same loaded model; bf16 = `torch.autocast(bfloat16)` for both",
         f"- each trial in a fresh process, arms alternating, {args.repeats} repeats; seconds = "
@@ -141,7 +154,7 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         f"--data {args.data}{f' --limit {args.limit}' if args.limit else ''}"
         f"{f' --bf16-limit {args.bf16_limit}' if args.bf16_limit else ''} "
         f"--repeats {args.repeats}"
-        f"{' --precisions ' + ' '.join(args.precisions) if args.precisions != ['fp32', 'bf16'] else ''}"
+        f"{_flag('precisions', args.precisions, ['fp32', 'bf16'])}"
         f"{' --arms ' + ' '.join(args.arms) if args.arms else ''}`", "",
         "| precision | arm | docs | median s | min s | max s | tokens/s | vs ST | max abs Δ "
         "vs ST | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]

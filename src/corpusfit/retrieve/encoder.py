@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 Kind = Literal["query", "passage"]
 _PROMPT_NAMES = {"query": ("query",), "passage": ("document", "passage", "corpus")}
 _PER_KIND = ("query_length", "document_length")
+# Batch caps on a CPU, where big batches run out of cache: 64 texts / 4,096 tokens was the
+# fastest budget measured (benchmarks/results/encode.md); vectors do not depend on it.
+CPU_BATCH, CPU_TOKENS = 64, 4096
 
 
 def model_fingerprint(model_dir: str) -> str:
@@ -190,6 +193,8 @@ class DenseEncoder:
         return [len(x) for x in ids]
 
     def _batches(self, texts: list[str], kind: Kind, batch_tokens: int, max_batch: int):
+        if self.device.type == "cpu":
+            batch_tokens, max_batch = min(batch_tokens, CPU_TOKENS), min(max_batch, CPU_BATCH)
         lengths = self._lengths(texts, kind)
         order = np.argsort([-n for n in lengths], kind="stable")
         batch: list[int] = []

@@ -42,7 +42,9 @@ class RetrievalSettings(BaseModel):
     depth: StrictInt = Field(1000, ge=1, description="documents retrieved per query")
     rrf_k: StrictInt = Field(60, ge=1, description="reciprocal rank fusion constant k: "
                                              "score = sum of 1 / (k + rank)")
-    batch_tokens: StrictInt = Field(16384, ge=256, description="token budget per encoding batch")
+    batch_tokens: StrictInt = Field(16384, ge=256, description="token budget per encoding "
+                                    "batch (on a CPU at most 4096 tokens and 64 texts: bigger "
+                                    "batches are slower there)")
     bm25_language: Bm25Language = added_field(
         "english", description="BM25's stop words and stemmer: a Snowball language (english, "
         "german, french...), chinese or japanese (one term per Han or kana character), or none")
