@@ -245,7 +245,8 @@ are the steadier measure).
 Incremental / fresh, up to the trained model (without the evaluate stage): wall
 {ratio['wall to_train']:.0%}, CPU {ratio['cpu to_train']:.0%}; with evaluate and report: wall
 {ratio['wall all']:.0%}, CPU {ratio['cpu all']:.0%}; LLM requests {asked:.0%}. Incremental
-arm: `train.init={args.init}`. nDCG@10 (mean over seeds per query, paired test): incremental - fresh =
+arm: `train.init={args.init}`. nDCG@10 (mean over seeds per query, paired test): incremental -
+fresh =
 {test.delta:+.4f}, p = {test.p_permutation:.3g} (permutation), {test.p_ttest:.3g} (t-test).
 
 Seconds per stage (seed-{args.seeds[0]} run; a skipped stage keeps its earlier time):
