@@ -8,7 +8,7 @@ import json
 import pytest
 
 from corpusfit.data.readers import load_beir
-from corpusfit.evaluate.headroom import teacher_headroom
+from corpusfit.evaluate.headroom import reranked_top, teacher_headroom
 from corpusfit.evaluate.stage import EvaluateConfig
 from corpusfit.report.headroom import headroom_sections, headroom_sentence
 from corpusfit.report.sections import sections
@@ -34,6 +34,12 @@ def test_a_lexical_teacher_is_ahead_of_a_bad_base_run_and_reruns_score_nothing(
     again = teacher_headroom(data, WORST, teacher_config(kind="bm25"), 4, cache)
     assert again["pairs_scored"] == 0 and again["pairs_cached"] == 12
     assert again["delta"] == pytest.approx(h["delta"])
+
+
+def test_the_teachers_order_then_the_rest_of_the_base_run():
+    base = {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}
+    run = reranked_top(base, {"a": 0.1, "b": 0.9})
+    assert sorted(run, key=run.get, reverse=True) == ["b", "a", "c", "d"]
 
 
 def test_only_the_top_depth_is_reranked(tmp_path, tiny_beir):

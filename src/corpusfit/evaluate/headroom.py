@@ -53,6 +53,14 @@ def rerank_run(scorer: CachedScorer, queries: dict[str, str],
     return run
 
 
+def reranked_top(base: dict[str, float], teacher: dict[str, float]) -> dict[str, float]:
+    """One query's run: the teacher's order of the documents it scored, then the rest of
+    the base run in its own order (scores are ranks, highest first)."""
+    order = [d for d, _ in ranked(teacher)]
+    order += [d for d, _ in ranked(base) if d not in teacher]
+    return {d: float(len(order) - i) for i, d in enumerate(order)}
+
+
 def teacher_headroom(data: BeirData, base_run: TrecRun, teacher: TeacherConfig,
                      depth: int, cache_root: Path, embedding_cache: Path | None = None,
                      base_per_query: dict[str, float] | None = None) -> dict:
@@ -83,9 +91,10 @@ def teacher_headroom(data: BeirData, base_run: TrecRun, teacher: TeacherConfig,
     finally:
         scorer.close()
     seconds = time.perf_counter() - start
+    run = {q: reranked_top(base_run.get(q, {}), run.get(q, {})) for q in queries}
     student = base_per_query if base_per_query is not None \
         else per_query(data.qrels, base_run)[PRIMARY]
-    reranked = per_query(data.qrels, run)[PRIMARY]  # 0 where the base run found nothing
+    reranked = per_query(data.qrels, run)[PRIMARY]
     test = paired_test(student, reranked)
     logger.info("evaluate: teacher %s on the base model's top %d: nDCG@10 %.4f vs %.4f "
                 "(p = %.3g)", teacher.teacher_id(), depth, test.mean_b, test.mean_a,
