@@ -3,7 +3,8 @@ student it teaches.
 
 Distillation can only teach what the teacher knows beyond the student. The headroom is
 measured the way the teacher is used: it reranks the base model's top ``depth`` of each
-test query, and nDCG@10 of that reranking is compared, query by query (paired test of
+test query (the rest of its run follows in its own order), and nDCG@10 of that
+reranking is compared, query by query (paired test of
 :mod:`corpusfit.evaluate.significance`), with the base model's own ranking. Scores go
 through the label stage's score cache (:class:`corpusfit.teach.scoring.CachedScorer`),
 so a rerun — or a test query the label stage already scored — costs nothing.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corpusfit.report import headline, plots
-from corpusfit.report.headroom import headroom_sections
 from corpusfit.report.details import REUSE_COLUMNS
+from corpusfit.report.headroom import headroom_sections
 
 
 @dataclass
