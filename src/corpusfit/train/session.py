@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corpusfit.train.config import TrainConfig
 from corpusfit.train.data import TrainData
+
 from corpusfit.train.distributed import DistContext
 from corpusfit.workspace import JsonlAppender
 
