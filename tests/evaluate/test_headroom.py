@@ -51,7 +51,7 @@ def test_only_the_top_depth_is_reranked(tmp_path, tiny_beir):
 
 def test_the_students_own_cosine_as_teacher_has_no_headroom(tmp_path, tiny_beir, tiny_bert):
     out = tmp_path / "eval"
-    teacher = teacher_config(kind="dense", model=str(tiny_bert))
+    teacher = teacher_config(kind="dense", model=str(tiny_bert), precision="fp32")
     results = run_evaluate(EvaluateConfig(depth=100, headroom_depth=6), out,
                            {"base": str(tiny_bert)}, test_data=tiny_beir,
                            cache_dir=tmp_path / "cache", teacher=teacher)
