@@ -1,12 +1,12 @@
 """``label.teacher.kind: cross-encoder`` end to end: a tiny randomly initialised
-sentence-transformers CrossEncoder, saved to a folder in the test (offline), teaches a
+sentence-transformers CrossEncoder (``tiny_cross_encoder``, tests/conftest.py: saved to a
+tmp folder, offline) teaches a
 tiny student through every stage; its raw logits go through the same normalizations as
 any teacher's (per-query z-scores in an ensemble, percentile min-max in the lists)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,20 +15,6 @@ from corpusfit.cli import main as cli_main
 from corpusfit.teach.base import build_teacher
 from corpusfit.teach.config import teacher_config
 from corpusfit.teach.normalization import zscore
-
-
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory, tiny_bert) -> Path:
-    """A 2-layer BERT with a random 1-logit head, saved as a sentence-transformers
-    CrossEncoder folder."""
-    import torch
-    from sentence_transformers import CrossEncoder
-
-    torch.manual_seed(7)
-    model = CrossEncoder(str(tiny_bert), num_labels=1, max_length=64, device="cpu")
-    folder = tmp_path_factory.mktemp("tiny_cross_encoder")
-    model.save(str(folder))
-    return folder
 
 
 def test_an_ensemble_z_normalizes_the_cross_encoder_logits(tiny_cross_encoder):
