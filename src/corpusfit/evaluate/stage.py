@@ -43,7 +43,8 @@ class EvaluateConfig(BaseModel):
     headroom_depth: StrictInt = Field(30, ge=0, description="teacher headroom: the run's "
                                       "teacher reranks the base model's top HEADROOM_DEPTH "
                                       "of each test query, compared with the base model "
-                                      "(nDCG@10, paired test); 0: off")
+                                      "(nDCG@10, paired test); it costs the teacher "
+                                      "HEADROOM_DEPTH pairs per test query (cached); 0: off")
     max_dev_lists: StrictInt = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
     aggregate: Aggregate = added_field("maxp", description="when the test documents are split into "
