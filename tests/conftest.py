@@ -62,6 +62,19 @@ def tiny_bert_factory(tmp_path_factory):
     return make
 
 
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(tmp_path_factory, tiny_bert) -> Path:
+    """A sentence-transformers CrossEncoder folder (random 2-layer BERT, one label), saved
+    offline: a real cross-encoder's code path with a random score scale."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(7)
+    folder = tmp_path_factory.mktemp("tiny_ce")
+    CrossEncoder(str(tiny_bert), num_labels=1).save(str(folder))
+    return folder
+
+
 @pytest.fixture
 def tiny_beir(tmp_path) -> Path:
     """A 6-document BEIR folder with 3 queries and judgments."""

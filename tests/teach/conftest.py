@@ -1,4 +1,5 @@
-"""Tiny random teachers built on the fly: word-level tokenizers, T5, causal LMs, cross-encoder."""
+"""Tiny random teachers built on the fly: word-level tokenizers, T5, causal LMs (the
+cross-encoder is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -65,13 +66,3 @@ def _causal(folder: Path, arch: str):
 @pytest.fixture(scope="session", params=["gpt2", "llama"])
 def tiny_causal(request, tmp_path_factory) -> Path:
     return _causal(tmp_path_factory.mktemp(f"tiny_{request.param}"), request.param)
-
-
-@pytest.fixture(scope="session")
-def tiny_cross_encoder(tmp_path_factory, tiny_bert) -> Path:
-    """A sentence-transformers CrossEncoder folder (random 2-layer BERT, one label)."""
-    from sentence_transformers import CrossEncoder
-
-    folder = tmp_path_factory.mktemp("tiny_ce")
-    CrossEncoder(str(tiny_bert), num_labels=1).save(str(folder))
-    return folder

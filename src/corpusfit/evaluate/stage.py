@@ -21,6 +21,7 @@ from corpusfit.evaluate.harness import Bm25Unit
 from corpusfit.fields import added_field
 from corpusfit.precision import Precision
 from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
+from corpusfit.teach.config import TeacherConfig
 from corpusfit.workspace import write_json
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,11 @@ class EvaluateConfig(BaseModel):
                                            "RRF(BM25 + specialized student)")
     agreement: bool = Field(True, description="teacher–student agreement on the dev lists "
                                               "(Kendall tau, nDCG@10 vs teacher, top-1)")
+    headroom_depth: StrictInt = Field(30, ge=0, description="teacher headroom: the run's "
+                                      "teacher reranks the base model's top HEADROOM_DEPTH "
+                                      "of each test query, compared with the base model "
+                                      "(nDCG@10, paired test); it costs the teacher "
+                                      "HEADROOM_DEPTH pairs per test query (cached); 0: off")
     max_dev_lists: StrictInt = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
     aggregate: Aggregate = added_field("maxp", description="when the test documents are split into "
@@ -81,11 +87,14 @@ def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str,
 
 def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str, str],
                        out_dir: Path, cache_dir: Path | None,
-                       chunk: ChunkConfig | None = None) -> dict:
+                       chunk: ChunkConfig | None = None,
+                       teacher: TeacherConfig | None = None) -> dict:
     """Metrics of every retriever on the test data; writes run files and metrics.json.
 
     ``chunk`` splits the test documents into passages as ingest splits the corpus (with
     the base model's tokens); documents then score by their passages (``aggregate``).
+    ``teacher``: the run's teacher; its headroom over the base model (see
+    :mod:`corpusfit.evaluate.headroom`) goes under ``teacher_headroom``.
     """
     from corpusfit.data.readers import load_beir
     from corpusfit.evaluate.harness import build_harness, first_dense
@@ -105,8 +114,29 @@ def evaluate_retrieval(config: EvaluateConfig, test_data: Path, models: dict[str
         results["retrievers"][name]["model"] = spec
     results["test_data"] = str(test_data)
     results["units"] = harness.describe()
+    base = next(iter(models), None)
+    if teacher is not None and config.headroom_depth > 0 and base is not None:
+        results["teacher_headroom"] = _headroom(config, data, runs[base], teacher, cache_dir,
+                                                results["per_query"][base])
     save_results(out_dir, runs, results)
     return results
+
+
+def _headroom(config: EvaluateConfig, data, base_run, teacher: TeacherConfig,
+              cache_dir: Path | None, base_per_query: dict[str, float]) -> dict:
+    """The teacher's headroom over the base model, scored through the run's score cache
+    (``cache_dir/scores``, the label stage's) with dense members' embeddings in
+    ``cache_dir``."""
+    import tempfile
+
+    from corpusfit.evaluate.headroom import teacher_headroom
+
+    if cache_dir is None:  # no run cache: score into a throwaway one
+        with tempfile.TemporaryDirectory() as tmp:
+            return teacher_headroom(data, base_run, teacher, config.headroom_depth,
+                                    Path(tmp) / "scores", Path(tmp), base_per_query)
+    return teacher_headroom(data, base_run, teacher, config.headroom_depth,
+                            Path(cache_dir) / "scores", Path(cache_dir), base_per_query)
 
 
 def _kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
@@ -198,11 +228,12 @@ def agreement_on_dev(models: dict[str, str], lists_path: Path, corpus_path: Path
 def evaluate_models(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
                     test_data: Path | None = None, lists_path: Path | None = None,
                     corpus_path: Path | None = None, cache_dir: Path | None = None,
-                    chunk: ChunkConfig | None = None) -> tuple[dict, dict, dict]:
+                    chunk: ChunkConfig | None = None,
+                    teacher: TeacherConfig | None = None) -> tuple[dict, dict, dict]:
     """Evaluate ``models`` (name -> model folder or short name; the base model first).
 
     Writes ``metrics.json`` (empty without test data), the run files and
-    ``agreement.json``; returns (metrics, counts, timings). ``chunk``: see
+    ``agreement.json``; returns (metrics, counts, timings). ``chunk``, ``teacher``: see
     :func:`evaluate_retrieval`.
     """
     out_dir = Path(out_dir)
@@ -211,7 +242,7 @@ def evaluate_models(config: EvaluateConfig, out_dir: str | Path, models: dict[st
     if test_data is not None:
         t0 = time.perf_counter()
         results = evaluate_retrieval(config, Path(test_data), models, out_dir, cache_dir,
-                                     chunk)
+                                     chunk, teacher)
         timings["retrieval_s"] = round(time.perf_counter() - t0, 2)
         counts["test_queries"] = results["n_queries"]
     else:

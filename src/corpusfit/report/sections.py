@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from corpusfit.report import headline, plots
 from corpusfit.report.details import REUSE_COLUMNS
+from corpusfit.report.headroom import headroom_sections
 
 
 @dataclass
@@ -100,6 +101,7 @@ def sections(data: dict) -> list[Section]:
             metric_rows(data["metrics"]), METRIC_COLUMNS,
             [("metrics", "Change in nDCG@10 against the base model; whiskers: 95% "
                          "bootstrap interval of the mean per-query change.")]))
+    out += headroom_sections(data["metrics"])
     if data["type_counts"] or data["agreement"]:
         rows, columns = _type_rows(data)
         out.append(Section("Per query type", [

@@ -18,6 +18,7 @@ from corpusfit.evaluate.stage import EvaluateConfig, evaluate_models
 from corpusfit.fields import results_dump
 from corpusfit.stages.base import Stage, StageContext, StageResult, run_stage
 from corpusfit.stages.layout import RunLayout, Step
+from corpusfit.teach.config import TeacherConfig
 from corpusfit.train.card import record_evaluation
 from corpusfit.train.session import model_dir
 from corpusfit.workspace import read_json
@@ -37,6 +38,7 @@ class EvaluateStage(Stage):
     corpus: Path | None = None
     cache_dir: Path | None = None  # runtime only: embeddings are keyed by model and text
     chunk: ChunkConfig | None = None  # the test documents split as ingest splits the corpus
+    teacher: TeacherConfig | None = None  # the run's teacher: its headroom over the base model
 
     name: ClassVar[str] = "evaluate"
     artifacts: ClassVar[tuple[str, ...]] = ("metrics", "per_query", "agreement")
@@ -45,6 +47,8 @@ class EvaluateStage(Stage):
         found = {**results_dump(self.config), "models": self.models}
         if self.chunk is not None:
             found["chunk"] = results_dump(self.chunk)
+        if self.teacher is not None and self.config.headroom_depth > 0:
+            found["teacher"] = results_dump(self.teacher)
         return found
 
     def recorded_config(self) -> dict:
@@ -60,7 +64,7 @@ class EvaluateStage(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         metrics, counts, timings = evaluate_models(self.config, ctx.out, self.models,
                                                    self.test_data, self.lists, self.corpus,
-                                                   self.cache_dir, self.chunk)
+                                                   self.cache_dir, self.chunk, self.teacher)
         if metrics:  # the card of each model evaluated carries its numbers
             record_evaluation(self.models, metrics)
         return StageResult(counts, timings, metrics)
@@ -69,12 +73,14 @@ class EvaluateStage(Stage):
 def run_evaluate(config: EvaluateConfig, out_dir: str | Path, models: dict[str, str],
                  test_data: Path | None = None, lists_path: Path | None = None,
                  corpus_path: Path | None = None, cache_dir: Path | None = None,
-                 chunk: ChunkConfig | None = None) -> dict:
+                 chunk: ChunkConfig | None = None,
+                 teacher: TeacherConfig | None = None) -> dict:
     """Evaluate ``models`` into ``out_dir`` unless up to date; returns the metrics
-    ({} without test data). ``chunk`` splits the test documents as ingest does."""
+    ({} without test data). ``chunk`` splits the test documents as ingest does;
+    ``teacher`` (the run's) adds its headroom over the base model."""
     stage = EvaluateStage(config, models, *(Path(p) if p is not None else None
                                             for p in (test_data, lists_path, corpus_path,
-                                                      cache_dir)), chunk)
+                                                      cache_dir)), chunk, teacher)
     outcome = run_stage(stage, out_dir)
     skipped = outcome.skipped
     return read_json(Path(out_dir) / artifact_file("metrics")) if skipped else outcome.value
@@ -166,5 +172,5 @@ def steps(layout: RunLayout) -> list[Step]:
     stage = EvaluateStage(layout.section("evaluate"), models,
                           Path(test_data) if test_data is not None else None,
                           layout.artifact("lists"), layout.artifact("corpus"), layout.cache_dir,
-                          layout.section("ingest").chunk)
+                          layout.section("ingest").chunk, layout.section("label").teacher)
     return [Step(stage, layout.dir("evaluate"), [*trained, layout.dir("label")])]

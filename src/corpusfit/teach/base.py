@@ -56,6 +56,7 @@ REGISTRY: dict[str, str] = {
     "llm-judge": "corpusfit.teach.llm_judge:build_llm_judge",
     "query-likelihood": "corpusfit.teach.query_likelihood:QueryLikelihoodTeacher",
     "bm25": "corpusfit.teach.lexical:BM25Teacher",
+    "bm25-prf": "corpusfit.teach.prf:BM25PRFTeacher",
     "dense": "corpusfit.teach.lexical:DenseTeacher",
     "ensemble": "corpusfit.teach.ensemble:EnsembleTeacher",
 }

@@ -130,6 +130,17 @@ class BM25TeacherConfig(_Teacher):
     kind: Literal["bm25"]
 
 
+class BM25PRFTeacherConfig(_Teacher):
+    """BM25 with RM3-style pseudo-relevance feedback over the corpus (no model)."""
+
+    kind: Literal["bm25-prf"]
+    fb_docs: StrictInt = Field(10, ge=1, description="feedback documents: the query's BM25 "
+                                                     "top FB_DOCS over the corpus")
+    fb_terms: StrictInt = Field(10, ge=1, description="expansion terms taken from them")
+    original_weight: FiniteFloat = Field(0.5, ge=0, le=1, description="weight of the "
+                                         "query's own terms against the expansion terms")
+
+
 class DenseTeacherConfig(_ModelTeacher):
     """Cosine similarity of a dense embedding model."""
 
@@ -141,7 +152,8 @@ class DenseTeacherConfig(_ModelTeacher):
 
 
 MemberConfig = Annotated[CrossEncoderTeacherConfig | T5TeacherConfig | LLMJudgeTeacherConfig
-                         | QueryLikelihoodTeacherConfig | BM25TeacherConfig | DenseTeacherConfig,
+                         | QueryLikelihoodTeacherConfig | BM25TeacherConfig | BM25PRFTeacherConfig
+                         | DenseTeacherConfig,
                          Field(discriminator="kind")]
 """A teacher that scores pairs itself (any kind but an ensemble: ensembles do not nest)."""
 
