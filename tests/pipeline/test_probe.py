@@ -30,3 +30,29 @@ def test_everything_sampled_leaves_no_probe(tmp_path, tiny_beir):
     out = tmp_path / "ingest"
     ingest_corpus(IngestConfig(), tiny_beir, out)
     assert probe_ids(out, LabelfreeConfig()) == []
+
+
+def test_probe_step_generates_for_the_probes_only(tmp_path, tiny_beir):
+    from corpusfit.generate.config import GenerateConfig
+    from corpusfit.stages.base import run_stage
+    from corpusfit.stages.probe import ProbeStage
+
+    ingest = tmp_path / "ingest"
+    ingest_corpus(IngestConfig(sample=2), tiny_beir, ingest)
+    config = GenerateConfig(types=["question", "title"], backend={
+        "name": "pipeline_fake_backend:TemplateBackend", "options": {"delay": 0.0}})
+    out = tmp_path / "probe"
+    outcome = run_stage(ProbeStage(config, LabelfreeConfig(passages=3), ingest,
+                                   progress=False), out)
+    probes = (out / "probe.txt").read_text().split()
+    sampled = set((ingest / "sampled.txt").read_text().split())
+    assert len(probes) == 3 and not set(probes) & sampled
+    import json
+    records = [json.loads(x) for x in (out / "queries.jsonl").read_text().splitlines()]
+    assert {r["source_id"] for r in records} == set(probes)
+    assert {r["type"] for r in records} == {"question", "title"}
+    assert outcome.counts["probe_passages"] == 3
+    assert "seconds" in outcome.manifest["timings"]
+    again = run_stage(ProbeStage(config, LabelfreeConfig(passages=3), ingest,
+                                 progress=False), out)
+    assert again.skipped
