@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from corpusfit.report import headline, plots
 from corpusfit.report.details import REUSE_COLUMNS
+from corpusfit.report.labelfree import labelfree_headlines, labelfree_section
 
 
 @dataclass
@@ -50,8 +51,9 @@ def headlines(data: dict) -> list[tuple[str, str]]:
                              data["trains"][unit]["result"])
         if h is not None:
             out.append(headline.sentences(h))
-    if not out:
-        out = [(note, "") for note in data.get("kept_base", [])]
+    if not out:  # no test data: the label-free verdict is the headline
+        out = labelfree_headlines(data.get("labelfree") or {})
+        out += [(note, "") for note in data.get("kept_base", [])]
     return out
 
 
@@ -100,6 +102,8 @@ def sections(data: dict) -> list[Section]:
             metric_rows(data["metrics"]), METRIC_COLUMNS,
             [("metrics", "Change in nDCG@10 against the base model; whiskers: 95% "
                          "bootstrap interval of the mean per-query change.")]))
+    if (labelfree := labelfree_section(data.get("labelfree") or {})) is not None:
+        out.append(labelfree)
     if data["type_counts"] or data["agreement"]:
         rows, columns = _type_rows(data)
         out.append(Section("Per query type", [
