@@ -67,8 +67,8 @@ def test_run_resume_force_until(tmp_path, config_file, capsys):
     code, out = _run([str(config_file), "--run-dir", str(run)], capsys)
     assert code == 0, out
     assert set(_status(out).values()) == {"ran"}
-    assert list(_status(out)) == ["01-ingest", "02-generate", "02-generate-probe", "03-mine", "04-label", "05-train",
-                                  "05-train-infonce", "06-evaluate", "06-evaluate-labelfree",
+    assert list(_status(out)) == ["01-ingest", "02-generate", "02-generate-probe", "03-mine",
+                                  "04-label", "05-train", "05-train-infonce", "06-evaluate", "06-evaluate-labelfree",
                                   "07-report"]
     for model in ("base", "specialized", "infonce", "bm25", "hybrid"):
         assert any(line.startswith(model + " ") for line in out.splitlines()), out

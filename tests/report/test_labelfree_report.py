@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+from test_report import make_run_dir
+
 from corpusfit.evaluate.labelfree import compare_runs
 from corpusfit.evaluate.labelfree_config import LabelfreeConfig
 from corpusfit.report.collect import collect
 from corpusfit.report.render import render_markdown
 from corpusfit.report.sections import headlines
-from test_report import make_run_dir
 
 SOURCES = {f"q{i}": f"d{i}" for i in range(6)}
 TYPES = {q: "question" if i % 2 else "title" for i, q in enumerate(SOURCES)}

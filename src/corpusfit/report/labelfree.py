@@ -60,14 +60,13 @@ def labelfree_rows(data: dict) -> list[dict]:
     rows = []
     for name, c in (data.get("models") or {}).items():
         m = c["metrics"]
-        types = ["all", *m["combined"]["by_type"]]
-        for t in types:
-            pick = (lambda k: m[k]["all"]) if t == "all" else (lambda k: m[k]["by_type"][t])
-            rows.append({"model": name, "type": t, "n": pick("combined")["n"],
-                         "source MRR@10": _cell(pick("MRR@10")),
-                         "source R@100": _cell(pick("R@100")),
-                         "reference nDCG@10": _cell(pick("nDCG@10")),
-                         "combined Δ [95% CI]": _delta(pick("combined")),
+        for t in ["all", *m["combined"]["by_type"]]:
+            pick = {k: v["all"] if t == "all" else v["by_type"][t] for k, v in m.items()}
+            rows.append({"model": name, "type": t, "n": pick["combined"]["n"],
+                         "source MRR@10": _cell(pick["MRR@10"]),
+                         "source R@100": _cell(pick["R@100"]),
+                         "reference nDCG@10": _cell(pick["nDCG@10"]),
+                         "combined Δ [95% CI]": _delta(pick["combined"]),
                          "verdict": c["verdict"] if t == "all" else ""})
     return rows
 
