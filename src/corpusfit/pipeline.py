@@ -18,7 +18,17 @@ from typing import Any
 
 from corpusfit.config import dump_config
 from corpusfit.errors import CorpusfitError
-from corpusfit.stages import evaluate, generate, ingest, label, mine, report, train
+from corpusfit.stages import (
+    evaluate,
+    generate,
+    ingest,
+    label,
+    labelfree,
+    mine,
+    probe,
+    report,
+    train,
+)
 from corpusfit.stages.base import StageOutcome, run_stage
 from corpusfit.stages.layout import FOLDERS, STAGES, RunLayout, Step, check_stage_name
 from corpusfit.workspace import STATE_FILE, write_text
@@ -30,8 +40,10 @@ logger = logging.getLogger(__name__)
 
 def plan(layout: RunLayout) -> list[Step]:
     """Every step of a run in order: the stages, one train step per variant, the report."""
-    steps = [*ingest.steps(layout), *generate.steps(layout), *mine.steps(layout),
-             *label.steps(layout), *train.steps(layout), *evaluate.steps(layout)]
+    steps = [*ingest.steps(layout), *generate.steps(layout), *probe.steps(layout),
+             *mine.steps(layout),
+             *label.steps(layout), *train.steps(layout), *evaluate.steps(layout),
+             *labelfree.steps(layout)]
     return steps + report.steps(layout, steps)
 
 

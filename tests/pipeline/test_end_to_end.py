@@ -67,8 +67,10 @@ def test_run_resume_force_until(tmp_path, config_file, capsys):
     code, out = _run([str(config_file), "--run-dir", str(run)], capsys)
     assert code == 0, out
     assert set(_status(out).values()) == {"ran"}
-    assert list(_status(out)) == ["01-ingest", "02-generate", "03-mine", "04-label", "05-train",
-                                  "05-train-infonce", "06-evaluate", "07-report"]
+    assert list(_status(out)) == ["01-ingest", "02-generate", "02-generate-probe", "03-mine",
+                                  "04-label", "05-train", "05-train-infonce", "06-evaluate",
+                                  "06-evaluate-labelfree",
+                                  "07-report"]
     for model in ("base", "specialized", "infonce", "bm25", "hybrid"):
         assert any(line.startswith(model + " ") for line in out.splitlines()), out
     queries = (run / "02-generate" / "queries.jsonl").read_text().splitlines()
@@ -88,14 +90,15 @@ def test_run_resume_force_until(tmp_path, config_file, capsys):
                      capsys)
     st = _status(out)
     assert [k for k, v in st.items() if v == "ran"] == ["05-train", "05-train-infonce",
-                                                        "06-evaluate", "07-report"]
+                                                        "06-evaluate", "06-evaluate-labelfree",
+                                                        "07-report"]
     # the resolved config in the run dir is the one that ran
     assert "epochs: 2" in (run / "config.yaml").read_text()
 
     code, out = _run([str(config_file), "--run-dir", str(run), "--force", "mine", "--until",
                       "label", "--set", "train.epochs=2"], capsys)
-    assert _status(out) == {"01-ingest": "skipped", "02-generate": "skipped", "03-mine": "ran",
-                            "04-label": "ran"}
+    assert _status(out) == {"01-ingest": "skipped", "02-generate": "skipped",
+                            "02-generate-probe": "skipped", "03-mine": "ran", "04-label": "ran"}
 
 
 def _count(path: Path) -> int:
@@ -129,5 +132,5 @@ def test_kill_9_during_generation_then_rerun_completes_without_duplicates(tmp_pa
     keys = [(r["source_id"], r["type"]) for r in records]
     assert len(keys) == len(set(keys)) == 18  # every (passage, type) exactly once
     assert _status(done.stdout) == {"01-ingest": "skipped", "02-generate": "ran",
-                                    "03-mine": "ran"}
+                                    "02-generate-probe": "ran", "03-mine": "ran"}
     assert (run / "03-mine" / "candidates.jsonl").exists()

@@ -129,6 +129,8 @@ ARTIFACTS: dict[str, Artifact] = _table(
     Artifact("duplicates", "duplicates.jsonl", None, "ingest"),
     Artifact("heldout", "heldout.txt", None, "ingest"),
     Artifact("sampled", "sampled.txt", None, "ingest"),
+    # In the probe folder (02-generate-probe, corpusfit.stages.probe) beside its queries.
+    Artifact("probe", "probe.txt", None, "generate"),
     Artifact("queries", "queries.jsonl", SyntheticQuery, "generate"),
     Artifact("rejected", "rejected.jsonl", RejectedQuery, "generate", required=False),
     Artifact("candidates", "candidates.jsonl", Candidates, "mine"),
@@ -137,6 +139,8 @@ ARTIFACTS: dict[str, Artifact] = _table(
     Artifact("metrics", "metrics.json", None, "evaluate"),
     Artifact("per_query", "per_query.json", None, "evaluate", required=False),
     Artifact("agreement", "agreement.json", None, "evaluate", required=False),
+    # In 06-evaluate-labelfree (corpusfit.evaluate.labelfree).
+    Artifact("labelfree", "labelfree.json", None, "evaluate"),
     Artifact("report_md", "report.md", None, "report"),
     Artifact("report_html", "report.html", None, "report"),
 )

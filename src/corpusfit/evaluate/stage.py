@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from corpusfit.data.chunking import ChunkConfig
 from corpusfit.evaluate.documents import Aggregate
 from corpusfit.evaluate.harness import Bm25Unit
+from corpusfit.evaluate.labelfree_config import LabelfreeConfig
 from corpusfit.fields import added_field
 from corpusfit.precision import Precision
 from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
@@ -54,6 +55,9 @@ class EvaluateConfig(BaseModel):
     bm25_unit: Bm25Unit = added_field("passage", description="with split test documents, BM25 "
                                       "reads their passages, scored as `aggregate` says "
                                       "(passage), or whole documents (document)")
+    labelfree: LabelfreeConfig = added_field(
+        default_factory=LabelfreeConfig, description="label-free evaluation on held-out "
+        "probe passages' synthetic queries (corpusfit.evaluate.labelfree)")
     bm25_language: Bm25Language = setting("bm25_language")
     bm25_stem: bool = setting("bm25_stem")
     batch_tokens: StrictInt = setting("batch_tokens", ge=256)

@@ -77,10 +77,15 @@ class _Session:
     finished: int = 0  # pairs recorded in this run
 
 
-def load_passages(ingest_dir: Path, tokens: PassageTokens | None = None
-                   ) -> tuple[dict[str, str], list[str]]:
-    """Sampled passages as the student encodes them (cut to ``tokens``' length if given)."""
-    corpus_path, sampled_path = ingest_dir / "corpus.jsonl", ingest_dir / "sampled.txt"
+def load_passages(ingest_dir: Path, tokens: PassageTokens | None = None,
+                  ids_file: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """Sampled passages as the student encodes them (cut to ``tokens``' length if given).
+
+    ``ids_file`` names other passages of the ingest corpus than ``sampled.txt`` (the
+    held-out probe passages of :mod:`corpusfit.stages.probe`).
+    """
+    corpus_path = ingest_dir / "corpus.jsonl"
+    sampled_path = ids_file or ingest_dir / "sampled.txt"
     if not sampled_path.exists():
         raise DataError(sampled_path, None, "not found (run the ingest stage first)")
     corpus = load_corpus(corpus_path)
@@ -257,7 +262,8 @@ def _run_counts(s: _Session | None) -> dict:
 def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: str | Path, *,
                      fingerprint: dict | None = None, force: bool = False,
                      progress: bool = True,
-                     tokens: PassageTokens | None = None) -> GenerateSummary:
+                     tokens: PassageTokens | None = None,
+                     ids_file: Path | None = None) -> GenerateSummary:
     """Generate queries for the passages sampled by ingest, continuing earlier records.
 
     Records made under other settings, prompts or corpus (or any records when ``force``)
@@ -265,14 +271,16 @@ def generate_queries(config: GenerateConfig, ingest_dir: str | Path, out_dir: st
     again through the completion store (:mod:`corpusfit.generate.store`), which answers
     each unchanged request without the model. ``fingerprint`` (the stage's) only lends
     the corpus hash. ``tokens`` (the student's, when ``config.cut_to_student``) cuts each
-    passage where the student's encoding stops. The generate stage
+    passage where the student's encoding stops. ``ids_file`` generates for other passages
+    than ``sampled.txt`` (the probe passages). The generate stage
     (:mod:`corpusfit.stages.generate`) calls this when its folder is not up to date.
     """
     ingest_dir, out = Path(ingest_dir), Path(out_dir)
     types = {t.name: t for t in resolve_types(config.types, config.type_file)}
-    passages, sampled = load_passages(ingest_dir, tokens)
+    passages, sampled = load_passages(ingest_dir, tokens, ids_file)
     corpus_hash = ((fingerprint or {}).get("inputs") or {}).get("corpus")
-    if tokens is not None and (changed := cut_changes(load_passages(ingest_dir)[0], passages)):
+    whole = load_passages(ingest_dir, None, ids_file)[0] if tokens is not None else {}
+    if tokens is not None and (changed := cut_changes(whole, passages)):
         # the records hold queries about the passages as cut: another cut is another state
         corpus_hash = f"{corpus_hash}+cut:{config_hash(changed)}"
     out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from corpusfit.data.artifacts import ARTIFACTS, artifact_file
 from corpusfit.errors import DataError
 from corpusfit.report import details
+from corpusfit.report.labelfree import collect_labelfree
 from corpusfit.train.selection import kept_sentence
 from corpusfit.workspace import MANIFEST, STATE_FILE, iter_jsonl_tolerant, read_json
 
@@ -151,4 +152,5 @@ def collect(run_dir: str | Path) -> dict:
             "type_counts": type_counts(run_dir), "losses": loss_curves(run_dir),
             "filters": filter_counts(run_dir), "seconds": stage_seconds(run_dir),
             "kept_base": kept_base_notes(run_dir),
-            "reuse": details.reuse_rows(manifests(run_dir))}
+            "reuse": details.reuse_rows(manifests(run_dir)),
+            "labelfree": collect_labelfree(run_dir)}

@@ -31,7 +31,7 @@ def headroom_sentence(h: dict) -> str:
 
 def headroom_sections(metrics: dict) -> list:
     """The report's "Teacher headroom" section, or [] when ``metrics`` has no headroom."""
-    from corpusfit.report.sections import Section
+    from corpusfit.report.section import Section
 
     h = (metrics or {}).get("teacher_headroom")
     if not h:

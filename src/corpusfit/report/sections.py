@@ -7,20 +7,11 @@ Markdown and HTML, so both pages say the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from corpusfit.report import headline, plots
 from corpusfit.report.details import REUSE_COLUMNS
 from corpusfit.report.headroom import headroom_sections
-
-
-@dataclass
-class Section:
-    heading: str
-    text: list[str] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)
-    figures: list[tuple[str, str]] = field(default_factory=list)  # (stem, caption)
+from corpusfit.report.labelfree import labelfree_headlines, labelfree_section
+from corpusfit.report.section import Section
 
 
 def metric_rows(metrics: dict) -> list[dict]:
@@ -51,8 +42,9 @@ def headlines(data: dict) -> list[tuple[str, str]]:
                              data["trains"][unit]["result"])
         if h is not None:
             out.append(headline.sentences(h))
-    if not out:
-        out = [(note, "") for note in data.get("kept_base", [])]
+    if not out:  # no test data: the label-free verdict is the headline
+        out = labelfree_headlines(data.get("labelfree") or {})
+        out += [(note, "") for note in data.get("kept_base", [])]
     return out
 
 
@@ -102,6 +94,8 @@ def sections(data: dict) -> list[Section]:
             [("metrics", "Change in nDCG@10 against the base model; whiskers: 95% "
                          "bootstrap interval of the mean per-query change.")]))
     out += headroom_sections(data["metrics"])
+    if (labelfree := labelfree_section(data.get("labelfree") or {})) is not None:
+        out.append(labelfree)
     if data["type_counts"] or data["agreement"]:
         rows, columns = _type_rows(data)
         out.append(Section("Per query type", [

@@ -49,7 +49,10 @@ class TrainStage(Stage):
         return conf
 
     def inputs(self) -> dict[str, Path]:
-        return {"lists": Path(self.lists), "corpus": Path(self.corpus)}
+        found = {"lists": Path(self.lists), "corpus": Path(self.corpus)}
+        if self.config.guard != "dev_loss" and self.config.probe_queries:
+            found["probe_queries"] = Path(self.config.probe_queries)
+        return found
 
     def run(self, ctx: StageContext) -> StageResult:
         if ctx.force:  # start over: neither a checkpoint nor (warm start) the kept model
@@ -87,7 +90,12 @@ def steps(layout: RunLayout) -> list[Step]:
         if cfg.cache_dir is None:
             # Share the base model's passage embeddings across arms and with evaluate.
             cfg = cfg.model_copy(update={"cache_dir": str(layout.cache_dir)})
+        if cfg.guard != "dev_loss" and cfg.probe_queries is None:
+            probe = layout.dir("generate", "probe") / "queries.jsonl"
+            cfg = cfg.model_copy(update={"probe_queries": str(probe)})
         stage = TrainStage(cfg, lists, corpus,
                            key=f"train-{variant}" if variant else "train")
-        out.append(Step(stage, layout.dir("train", variant), [label, ingest]))
+        after = [label, ingest] + ([layout.dir("generate", "probe")]
+                                   if cfg.guard != "dev_loss" else [])
+        out.append(Step(stage, layout.dir("train", variant), after))
     return out

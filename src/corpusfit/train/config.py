@@ -16,6 +16,7 @@ LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
 Warmup = Literal["reference", "fraction"]
 Init = Literal["base", "previous"]
+Guard = Literal["dev_loss", "dev_loss+labelfree"]
 
 PAPER_LR = 2e-4
 PAPER_QUERIES_PER_STEP = 4096
@@ -181,6 +182,15 @@ class TrainConfig(BaseModel):
     cache_dir: str | None = runtime_only(None, description="embedding cache (query-only "
                                                            "passages)")
     eval_data: str | None = Field(None, description="BEIR folder to evaluate base vs trained")
+    guard: Guard = added_field("dev_loss", description="what keeps training never worse: "
+                               "dev_loss = the base model competes with every checkpoint on "
+                               "the dev loss; dev_loss+labelfree = that, and then the "
+                               "label-free verdict on the probe queries (evaluate.labelfree) "
+                               "exports the base model when it finds the kept checkpoint "
+                               "worse")
+    probe_queries: str | None = added_field(None, description="the probe queries.jsonl the "
+                                            "dev_loss+labelfree guard reads (the pipeline "
+                                            "sets it)")
     device: str | None = runtime_only(None, description="cpu, cuda, cuda:1 ... (default: cuda "
                                                          "if available)")
     precision: Precision = runtime_only("auto", description="auto = bf16 autocast on a bf16 "

@@ -27,9 +27,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def _labelfree_guard(cfg, staged: Path, corpus: Path, chosen: dict, encoder, run) -> None:
+    """``train.guard: dev_loss+labelfree``: a "worse" label-free verdict on the probe
+    queries replaces the staged model with the base model (:mod:`.labelfree_guard`)."""
+    from corpusfit.retrieve.encoder import DenseEncoder
+    from corpusfit.train.labelfree_guard import apply_veto, labelfree_verdict
+
+    if chosen.get("kept") != "trained":
+        return
+    cache = cfg.cache_dir or str(run.state_dir / "cache")
+    verdict = labelfree_verdict(cfg.student, staged, corpus, Path(cfg.probe_queries), cache)
+    if apply_veto(chosen, verdict):
+        shutil.rmtree(staged)
+        DenseEncoder.load(cfg.student, cfg.encoder_options(),
+                          device=str(encoder.device)).save(staged)
+
+
 def finalize(tr: Trainer, run: Session, out: Path, mode: str, state: TrainState,
-             result: TrainResult) -> None:
-    """Best weights (the base model's when it won) -> the model folder ``out`` and its card."""
+             result: TrainResult, corpus: Path | None = None) -> None:
+    """Best weights (the base model's when it won) -> the model folder ``out`` and its card.
+
+    ``corpus``: the training corpus, which the label-free guard searches."""
     from corpusfit.train.evaluation import evaluate_student
 
     cfg, encoder = run.cfg, tr.encoder
@@ -43,6 +61,10 @@ def finalize(tr: Trainer, run: Session, out: Path, mode: str, state: TrainState,
     base = resolve_model(cfg.student)
     staged = out.with_name(f".{out.name}.new")  # the previous model stays until the swap
     encoder.save(staged)
+    if cfg.guard == "dev_loss+labelfree" and cfg.probe_queries and corpus is not None:
+        _labelfree_guard(cfg, staged, corpus, chosen, encoder, run)
+        for key, value in chosen.items():
+            setattr(result, key, value)
     metrics = None
     if cfg.eval_data:
         cache = cfg.cache_dir or str(run.state_dir / "cache")

@@ -121,7 +121,7 @@ def train_model(config: TrainConfig, lists: str | Path, corpus: str | Path, out:
                          seconds=round(state.elapsed, 1), init=start.init,
                          counts={**data.counts(), **start.counts()})
     if ctx.is_main:
-        finalize(trainer, run, model_dir(out), mode, state, result)
+        finalize(trainer, run, model_dir(out), mode, state, result, Path(corpus))
     ctx.barrier()
     close_distributed(ctx)
     return result

@@ -78,6 +78,11 @@ def kept_base_sentence(result: dict | None) -> str | None:
     """The report's and the card's first line when the base model was kept, else None."""
     if not result or result.get("kept") != BASE:
         return None
+    if result.get("vetoed_by") == "labelfree":
+        return (f"corpusfit kept the base model: the label-free verdict on "
+                f"{result.get('labelfree_queries', 0)} held-out synthetic queries found the "
+                "trained model worse (train.guard: dev_loss+labelfree), so the specialized "
+                "model is the base model, unchanged.")
     return (f"corpusfit kept the base model: {base_better_text(result)}, so the specialized "
             "model is the base model, unchanged.")
 

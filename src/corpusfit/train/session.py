@@ -49,6 +49,9 @@ class TrainResult:
     seconds: float = 0.0
     init: str = ""
     previous_dev_loss: float | None = None
+    labelfree_verdict: str | None = None  # train.guard dev_loss+labelfree only
+    labelfree_queries: int = 0
+    vetoed_by: str = ""  # "labelfree" when that verdict made the guard keep the base model
     counts: dict = field(default_factory=dict)
 
     @classmethod
@@ -66,7 +69,11 @@ class TrainResult:
                 "best_epoch": self.best_epoch, "stopped": self.stopped, "seconds": self.seconds,
                 **({"init": self.init} if self.init else {}),
                 **({"previous_dev_loss": self.previous_dev_loss}
-                   if self.previous_dev_loss is not None else {})}
+                   if self.previous_dev_loss is not None else {}),
+                **({"labelfree_verdict": self.labelfree_verdict,
+                    "labelfree_queries": self.labelfree_queries}
+                   if self.labelfree_verdict is not None else {}),
+                **({"vetoed_by": self.vetoed_by} if self.vetoed_by else {})}
 
 
 @dataclass
