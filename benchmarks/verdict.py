@@ -55,7 +55,9 @@ def pairs(run: Path) -> list[dict]:
     for name, lf in labelfree.get("models", {}).items():
         entry = by_name[name]
         result = _read(_train_folder(run, name) / "manifest.json").get("counts", {}).get(
-            "result", {})
+            "result")
+        if result is None:  # not finished: no pair
+            continue
         vs = entry.get("vs_baseline") or {}
         dev = (result["base_dev_loss"] - result["best_dev_loss"]
                if result.get("best_dev_loss") is not None else 0.0)
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--preamble", type=Path, default=None,
                     help="Markdown file put before the tables (setup and commands)")
+    ap.add_argument("--postscript", type=Path, default=None,
+                    help="Markdown file put after the tables (findings, configs)")
     args = ap.parse_args(argv)
     every = [r for run in args.runs for r in pairs(run)]
     rows = [r for r in every if r["kept"] != "base"]  # a kept base model measures nothing
@@ -130,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         "ships true Δ < -0.005", "ships significantly worse"]) + "\n"
     text += ("\nCommand: `python benchmarks/verdict.py "
              + " ".join(str(r) for r in args.runs) + "`\n")
+    if args.postscript:
+        text += "\n" + args.postscript.read_text()
     if args.out:
         args.out.write_text(text)
     sys.stdout.write(text)
