@@ -3,7 +3,7 @@ what that means for the gain to expect.
 
 Reads ``teacher_headroom`` of ``metrics.json`` (see :mod:`corpusfit.evaluate.headroom`);
 use :func:`headroom_sentence` for the sentence and :func:`headroom_sections` for the
-report's section (none when the run measured no headroom).
+report's section as plain data (:mod:`corpusfit.report.sections` wraps it).
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ def headroom_sentence(h: dict) -> str:
             "is what would help.")
 
 
-def headroom_sections(metrics: dict) -> list:
-    """The report's "Teacher headroom" section, or [] when ``metrics`` has no headroom."""
-    from corpusfit.report.sections import Section
-
+def headroom_sections(metrics: dict) -> list[tuple[str, list[str], list[dict], list[str]]]:
+    """The report's "Teacher headroom" section as (heading, text, rows, columns), or []
+    when ``metrics`` has no headroom."""
     h = (metrics or {}).get("teacher_headroom")
     if not h:
         return []
@@ -40,4 +39,4 @@ def headroom_sections(metrics: dict) -> list:
            "base model": h["student"], "teacher reranking": h["teacher_reranked"],
            "Δ nDCG@10": f"{h['delta']:+.4f}", "p": f"{h['p_permutation']:.3g}",
            "pairs scored": h["pairs_scored"], "pairs cached": h["pairs_cached"]}
-    return [Section("Teacher headroom", [headroom_sentence(h)], [row], list(row))]
+    return [("Teacher headroom", [headroom_sentence(h)], [row], list(row))]

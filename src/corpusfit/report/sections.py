@@ -101,7 +101,7 @@ def sections(data: dict) -> list[Section]:
             metric_rows(data["metrics"]), METRIC_COLUMNS,
             [("metrics", "Change in nDCG@10 against the base model; whiskers: 95% "
                          "bootstrap interval of the mean per-query change.")]))
-    out += headroom_sections(data["metrics"])
+    out += [Section(*parts) for parts in headroom_sections(data["metrics"])]
     if data["type_counts"] or data["agreement"]:
         rows, columns = _type_rows(data)
         out.append(Section("Per query type", [
