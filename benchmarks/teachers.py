@@ -60,7 +60,7 @@ def headroom_specs() -> dict[str, list[tuple[str, TeacherConfig]]]:
 
 def headroom_rows(name: str, args, timings: Timings, scorers: dict) -> list[dict]:
     """Per teacher: nDCG@10 of it reranking MiniLM's top-k vs MiniLM alone, paired p, cost."""
-    data = load_beir(SHARED / name, "test")
+    data = load_beir(args.datasets / name, "test")
     texts = {d: doc.full_text() for d, doc in data.corpus.items()}
     harness = Harness(data, RetrievalSettings(depth=max(100, args.headroom_depth),
                                               cache_dir=str(args.cache / "emb"),
@@ -314,6 +314,8 @@ def parse_args(argv=None):
     p.add_argument("--headroom", action="store_true",
                    help="teacher headroom over MiniLM (reranking its top-k) and cost")
     p.add_argument("--headroom-depth", type=int, default=100)
+    p.add_argument("--datasets", type=Path, default=SHARED,
+                   help="folder of the BEIR collections (default: ../shared/datasets)")
     p.add_argument("--headroom-queries", type=int, default=0,
                    help="seeded subset of test queries for --headroom (0: all)")
     p.add_argument("--kv-speedup", action="store_true",

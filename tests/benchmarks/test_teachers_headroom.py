@@ -10,11 +10,11 @@ import teachers  # noqa: E402
 
 
 def test_headroom_rows_and_their_block(tmp_path, tiny_beir, monkeypatch):
-    monkeypatch.setattr(teachers, "SHARED", tiny_beir.parent)
     monkeypatch.setattr(teachers, "DENSE", teachers.DENSE.model_copy(
         update={"embedding_cache": str(tmp_path / "emb")}))
     args = teachers.parse_args(["--headroom", "--collections", tiny_beir.name,
-                                "--headroom-depth", "4", "--cache", str(tmp_path / "c"),
+                                "--headroom-depth", "4", "--datasets", str(tiny_beir.parent),
+                                "--cache", str(tmp_path / "c"),
                                 "--markdown", str(tmp_path / "t.md")])
     timings = teachers.Timings(tmp_path / "c" / "timings.json")
     rows = teachers.headroom_rows(tiny_beir.name, args, timings, {})

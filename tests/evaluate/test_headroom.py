@@ -101,3 +101,4 @@ def test_the_report_has_a_headroom_section_only_when_measured():
     assert len(found) == 1 and "not ahead" in found[0].text[0]
     assert found[0].rows[0]["Δ nDCG@10"] == "-0.0100"
     assert headroom_sections({"retrievers": {}}) == []
+    assert headroom_sections(data["metrics"])[0].heading == "Teacher headroom"

@@ -3,10 +3,12 @@ what that means for the gain to expect.
 
 Reads ``teacher_headroom`` of ``metrics.json`` (see :mod:`corpusfit.evaluate.headroom`);
 use :func:`headroom_sentence` for the sentence and :func:`headroom_sections` for the
-report's section (none when the run measured no headroom).
+report's section as plain data (:mod:`corpusfit.report.sections` wraps it).
 """
 
 from __future__ import annotations
+
+from corpusfit.report.section import Section
 
 SIGNIFICANT = 0.05
 
@@ -29,10 +31,8 @@ def headroom_sentence(h: dict) -> str:
             "is what would help.")
 
 
-def headroom_sections(metrics: dict) -> list:
+def headroom_sections(metrics: dict) -> list[Section]:
     """The report's "Teacher headroom" section, or [] when ``metrics`` has no headroom."""
-    from corpusfit.report.section import Section
-
     h = (metrics or {}).get("teacher_headroom")
     if not h:
         return []
