@@ -45,6 +45,11 @@ FLOAT_KEYS = _float_keys(pipeline_config_class())
 ENSEMBLE = {"kind": "ensemble", "members": [{"kind": "bm25"}, {"kind": "bm25"}]}
 JUDGE = {"kind": "llm-judge", "model": "m", "backend": "openai", "base_url": "http://x/v1"}
 JUDGE_ONLY = {"label.teacher.timeout"}  # a float of the server judge alone
+PRF_ONLY = {"label.teacher.original_weight"}  # a float of BM25 with feedback alone
+
+
+def _teacher(key: str) -> dict:
+    return JUDGE if key in JUDGE_ONLY else {"kind": "bm25-prf"} if key in PRF_ONLY else ENSEMBLE
 
 
 def test_the_config_has_the_floats_the_issue_names():
@@ -62,7 +67,7 @@ def test_every_config_float_must_be_finite(tmp_path, key, ann, bad):
         load_config(None, [f"{key}={_bad_value(ann, bad)}"], base={
             "corpus": str(corpus),
             "generate": {"backend": {"name": "openai"}},  # the backend with float keys
-            "label": {"teacher": JUDGE if key in JUDGE_ONLY else ENSEMBLE}})
+            "label": {"teacher": _teacher(key)}})
 
 
 def _lists(tmp_path, scores: str) -> tuple:
