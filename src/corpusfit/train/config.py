@@ -78,8 +78,7 @@ class TrainConfig(BaseModel):
     thousands of lists); ``lr=None`` = the paper's 2e-4 at 4096 queries scaled by sqrt(batch
     ratio), at least 2e-5 (``LR_FLOOR``); ``hard_negative_slot=True`` keeps one passage below
     the false-negative threshold in a list cut to 4, so InfoNCE has a hard negative. The
-    measurements behind each (tuned on Cranfield, judged on CISI and CACM) are in
-    ``benchmarks/results/defaults.md``.
+    measurements behind each are in ``benchmarks/results/defaults.md``.
 
     Reference-faithful choices (the paper's released code), each switchable:
     - ``warmup="reference"``: warm up from lr 0 over max(``warmup_min_steps``,
