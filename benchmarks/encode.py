@@ -155,7 +155,7 @@ def write_table(trials: list[dict], diffs: dict, args) -> None:
         f"{f' --bf16-limit {args.bf16_limit}' if args.bf16_limit else ''} "
         f"--repeats {args.repeats}"
         f"{_flag('precisions', args.precisions, ['fp32', 'bf16'])}"
-        f"{' --arms ' + ' '.join(args.arms) if args.arms else ''}`", "",
+        f"{_flag('arms', args.arms, [])}`", "",
         "| precision | arm | docs | median s | min s | max s | tokens/s | vs ST | max abs Δ "
         "vs ST | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
     for precision in args.precisions:

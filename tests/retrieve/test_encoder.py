@@ -108,3 +108,20 @@ def test_passage_cache_keys_ignore_query_settings(tiny_bert):
     passage_side = DenseEncoder.load(str(tiny_bert), EncoderOptions(
         prompts={"document": "passage: "}), device="cpu")
     assert plain.cache_namespace("passage") != passage_side.cache_namespace("passage")
+
+
+def test_cpu_batches_stay_within_the_cpu_caps(tiny_bert):
+    from corpusfit.retrieve import encoder as encoder_module
+
+    enc = DenseEncoder.load(str(tiny_bert), device="cpu")
+    texts = [("wing lift " * (1 + i % 40)).strip() for i in range(300)]
+    lengths = enc._lengths(texts, "passage")
+    batches = list(enc._batches(texts, "passage", batch_tokens=16384, max_batch=256))
+    assert sorted(i for b in batches for i in b) == list(range(300))  # each text once
+    for batch in batches:
+        assert len(batch) <= encoder_module.CPU_BATCH
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= \
+            encoder_module.CPU_TOKENS
+    # a smaller budget than the caps is kept as asked
+    small = list(enc._batches(texts, "passage", batch_tokens=512, max_batch=8))
+    assert max(len(b) for b in small) <= 8 and len(small) > len(batches)
