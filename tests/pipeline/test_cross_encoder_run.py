@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_run import tiny_run_yaml
 
 from corpusfit.cli import main as cli_main
 from corpusfit.teach.base import build_teacher
@@ -37,32 +38,13 @@ def test_an_ensemble_z_normalizes_the_cross_encoder_logits(tiny_cross_encoder):
 def test_a_run_with_a_cross_encoder_teacher(tmp_path, tiny_beir, tiny_bert, tiny_cross_encoder,
                                             capsys):
     config = tmp_path / "ce.yaml"
-    config.write_text(f"""
-corpus: {tiny_beir}
-generate:
-  types: [question, keywords]
-  backend: {{name: "pipeline_fake_backend:TemplateBackend", options: {{delay: 0.0}}}}
-mine:
-  retrievers: [{tiny_bert}, bm25]
-  depth: 6
-  fused_depth: 6
-  round_trip_depth: 6
-label:
-  teacher: {{kind: cross-encoder, model: {tiny_cross_encoder}, max_length: 64}}
-  score_depth: 6
-  list_size: 4
-  require_source_first: false
-  min_top_percentile: null
-  dev_fraction: 0.34
-train:
-  student: {tiny_bert}
-  epochs: 1
-  queries_per_step: 4
-  dropout: false
+    teacher = f"{{kind: cross-encoder, model: {tiny_cross_encoder}, max_length: 64}}"
+    config.write_text(tiny_run_yaml(tiny_beir, tiny_bert, teacher=teacher,
+                                    types="[question, keywords]", extra="""\
 evaluate:
   depth: 100
   headroom_depth: 6
-""")
+"""))
     run = tmp_path / "run"
     code = cli_main(["-q", "run", str(config), "--run-dir", str(run)])
     out = capsys.readouterr().out

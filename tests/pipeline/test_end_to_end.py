@@ -13,39 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_run import tiny_run_yaml
 
 from corpusfit.cli import main as cli_main
 
 
 @pytest.fixture
 def config_file(tmp_path, tiny_beir, tiny_bert):
-    text = f"""
-corpus: {tiny_beir}
-generate:
-  types: [question, keywords, title]
-  backend: {{name: "pipeline_fake_backend:TemplateBackend", options: {{delay: 0.0}}}}
-mine:
-  retrievers: [{tiny_bert}, bm25]
-  depth: 6
-  fused_depth: 6
-  round_trip_depth: 6
-label:
-  teacher: {{kind: bm25}}
-  score_depth: 6
-  list_size: 4
-  require_source_first: false
-  min_top_percentile: null
-  dev_fraction: 0.34
-train:
-  student: {tiny_bert}
-  epochs: 1
-  queries_per_step: 4
-  dropout: false
+    text = tiny_run_yaml(tiny_beir, tiny_bert, extra="""\
 variants:
-  infonce: {{objective: {{infonce: 1.0}}}}
+  infonce: {objective: {infonce: 1.0}}
 evaluate:
   depth: 100
-"""
+""")
     path = tmp_path / "tiny.yaml"
     path.write_text(text)
     return path
