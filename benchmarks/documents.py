@@ -42,7 +42,8 @@ def build_documents(src: Path, dst: Path, words: int) -> dict:
     data = load_beir(src)
     docs, doc_of, current, count = [], {}, [], 0
     for pid, passage in data.corpus.items():
-        current.append(passage.full_text("\n"))
+        # The title on a line of its own, as the documents of documents.md were built.
+        current.append("\n".join(x for x in (passage.title, passage.text) if x))
         doc_of[pid] = f"D{len(docs)}"
         count += len(passage.full_text().split())
         if count >= words:
