@@ -56,6 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--later", type=float, default=0.2, help="share of passages added later")
     p.add_argument("--types", nargs="+", default=["question", "keywords"])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--probe-passages", type=int, default=0,
+                   help="evaluate.labelfree.passages of both arms (0: no label-free probes; "
+                        "the comparison is then the training pipeline's alone)")
     p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     p.add_argument("--init", choices=["base", "previous"], default="base",
                    help="train.init of the incremental arm (previous: warm start)")
@@ -83,7 +86,8 @@ def write_config(path: Path, corpus: Path, run_dir: Path, store: Path, args, sam
            "ingest": {"sample": sample},
            "generate": {"types": args.types, "store": str(store),
                         "backend": {"n_threads": args.threads}},
-           "label": {"score_depth": 100, "min_candidates": 20}}
+           "label": {"score_depth": 100, "min_candidates": 20},
+           "evaluate": {"labelfree": {"passages": args.probe_passages}}}
     path.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
     return path
 
@@ -234,7 +238,9 @@ ensemble; student: all-MiniLM-L6-v2, default training; test: Cranfield's test qu
 all {n_first + n_later} passages. Sample: {args.sample} passages of the first
 {n_first} (the incremental run adds the new passages at the same rate), {fresh_sample} of
 {n_first + n_later} in the fresh run. Before the timed incremental run, the run on the
-first {n_first} passages (up to label, not timed) left {before} answers in the store.
+first {n_first} passages (up to {'train' if args.init == 'previous' else 'label'}, not timed)
+left {before} answers in the store.
+Label-free probe passages (`evaluate.labelfree.passages`): {args.probe_passages} in both arms.
 Seeds {", ".join(map(str, args.seeds))} are train seeds; seconds are those of the seed-{
 args.seeds[0]} run (wall and CPU of all its processes, "to train": `corpusfit run --until
 train`, "with eval": plus the evaluate and report stages; on a shared machine CPU seconds
@@ -259,7 +265,8 @@ Command:
 
     flock -s /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/incremental.py \\
         {args.data} --sample {args.sample} --types {" ".join(args.types)} \\
-        --threads {args.threads} --seeds {" ".join(map(str, args.seeds))} --init {args.init}
+        --threads {args.threads} --seeds {" ".join(map(str, args.seeds))} --init {args.init} \\
+        --probe-passages {args.probe_passages}
 """
     write_text(args.out, text)
     print(text)
