@@ -21,7 +21,12 @@ from corpusfit.evaluate.harness import Bm25Unit
 from corpusfit.evaluate.labelfree_config import LabelfreeConfig
 from corpusfit.fields import added_field
 from corpusfit.precision import Precision
-from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
+from corpusfit.retrieve.settings import (
+    Bm25Language,
+    EncodeDevices,
+    RetrievalSettings,
+    setting,
+)
 from corpusfit.teach.config import TeacherConfig
 from corpusfit.workspace import write_json
 
@@ -65,6 +70,7 @@ class EvaluateConfig(BaseModel):
                                    "are the ones sentence-transformers reproduces; auto = "
                                    "bf16 autocast where the hardware has bf16 dot products")
     trust_remote_code: bool = setting("trust_remote_code")
+    encode_devices: EncodeDevices = setting("encode_devices")
 
     def retrieval(self, cache_dir: str | None = None,
                   show_progress: bool = True) -> RetrievalSettings:
@@ -73,7 +79,8 @@ class EvaluateConfig(BaseModel):
                                  batch_tokens=self.batch_tokens, cache_dir=cache_dir,
                                  show_progress=show_progress, precision=self.precision,
                                  bm25_language=self.bm25_language, bm25_stem=self.bm25_stem,
-                                 trust_remote_code=self.trust_remote_code)
+                                 trust_remote_code=self.trust_remote_code,
+                                 encode_devices=self.encode_devices)
 
 
 def retriever_specs(config: EvaluateConfig, models: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,10 @@ adds, on top:
   longest text (``SentenceTransformer.encode`` takes a fixed number of texts per batch);
 - the embedding cache (:class:`~corpusfit.retrieve.cache.EmbeddingCache`), keyed by the
   weights and settings of the modules a kind of text runs through;
-- bf16 autocast (``precision``), with pooling and everything after it in fp32.
+- bf16 autocast (``precision``), with pooling and everything after it in fp32;
+- a progress bar over the tokens encoded with the time left (log lines when stderr is not
+  a terminal, :mod:`~corpusfit.retrieve.progress`), and, with ``devices``, one process per
+  GPU (:mod:`~corpusfit.retrieve.pool`).
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from corpusfit.models import resolve_model
 from corpusfit.precision import Precision, autocast
 from corpusfit.precision import resolve as resolve_precision
 from corpusfit.retrieve.cache import EmbeddingCache
-from corpusfit.retrieve.settings import EncoderOptions, default
+from corpusfit.retrieve.pool import encode_in_pool, pool_devices
+from corpusfit.retrieve.progress import progress_bar
+from corpusfit.retrieve.settings import EncodeDevices, EncoderOptions, default
 from corpusfit.retrieve.st_folder import (
     TASKS,
     ends_normalized,
@@ -192,10 +196,17 @@ class DenseEncoder:
                   return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         return [len(x) for x in ids]
 
-    def _batches(self, texts: list[str], kind: Kind, batch_tokens: int, max_batch: int):
-        if self.device.type == "cpu":
-            batch_tokens, max_batch = min(batch_tokens, CPU_TOKENS), min(max_batch, CPU_BATCH)
-        lengths = self._lengths(texts, kind)
+    @staticmethod
+    def _caps(device_type: str, batch_tokens: int, max_batch: int) -> tuple[int, int]:
+        """(token budget, texts) of one batch on a device of this type."""
+        if device_type == "cpu":
+            return min(batch_tokens, CPU_TOKENS), min(max_batch, CPU_BATCH)
+        return batch_tokens, max_batch
+
+    def _batches(self, texts: list[str], kind: Kind, batch_tokens: int, max_batch: int,
+                 lengths: list[int] | None = None):
+        batch_tokens, max_batch = self._caps(self.device.type, batch_tokens, max_batch)
+        lengths = self._lengths(texts, kind) if lengths is None else lengths
         order = np.argsort([-n for n in lengths], kind="stable")
         batch: list[int] = []
         for i in order:
@@ -209,36 +220,56 @@ class DenseEncoder:
 
     @torch.inference_mode()
     def _encode_uncached(self, texts: list[str], kind: Kind, batch_tokens: int,
-                         max_batch: int, show_progress: bool) -> np.ndarray:
+                         max_batch: int, show_progress: bool,
+                         devices: EncodeDevices | None = None) -> np.ndarray:
         if not texts:
             dim = self.model.get_embedding_dimension() or 0
             return np.zeros((0, dim), dtype=np.float32)
         self.model.eval()
-        out: np.ndarray | None = None
-        bar = tqdm(total=len(texts), desc=f"encode {kind} texts", unit="text",
-                   disable=not show_progress, leave=False)
-        for positions in self._batches(texts, kind, batch_tokens, max_batch):
-            emb = self.embed(self.tokenize([texts[i] for i in positions], kind)).cpu().numpy()
-            if out is None:
-                out = np.zeros((len(texts), emb.shape[1]), dtype=np.float32)
-            out[positions] = emb
-            bar.update(len(positions))
-        bar.close()
-        return out
+        lengths = self._lengths(texts, kind)
+        pool = pool_devices(devices, self.device, len(texts))
+        # Longest texts first: texts/s rises through a run, tokens/s hardly, so the bar
+        # counts tokens and its time left holds from the start.
+        desc = f"encode {len(texts)} {kind} texts" + (f" on {len(pool)} processes"
+                                                       if pool else "")
+        with progress_bar(sum(lengths), desc, "tok", logger, not show_progress) as bar:
+            if pool:
+                worker = "cpu" if any(d.startswith("cpu") for d in pool) else "cuda"
+                budget, most = self._caps(worker, batch_tokens, max_batch)
+                return encode_in_pool(self.model, texts, lengths, pool,
+                                      prompt=self.prompt(kind), task=TASKS[kind],
+                                      batch_tokens=budget, max_batch=most,
+                                      bf16=self.precision == "bf16", bar=bar)
+            out: np.ndarray | None = None
+            for positions in self._batches(texts, kind, batch_tokens, max_batch, lengths):
+                emb = self.embed(self.tokenize([texts[i] for i in positions], kind))
+                emb = emb.cpu().numpy()
+                if out is None:
+                    out = np.zeros((len(texts), emb.shape[1]), dtype=np.float32)
+                out[positions] = emb
+                bar.update(sum(lengths[i] for i in positions))
+            return out
 
     def encode(self, texts: list[str], kind: Kind = "passage",
                batch_tokens: int = default("batch_tokens"), max_batch: int = 256,
                cache_dir: str | os.PathLike | None = None,
-               show_progress: bool = True) -> np.ndarray:
-        """Encode texts to a float32 matrix (rows in input order), using the cache if given."""
+               show_progress: bool = True, devices: EncodeDevices | None = None) -> np.ndarray:
+        """Encode texts to a float32 matrix (rows in input order), using the cache if given.
+
+        ``devices``: None encodes in this process, on the encoder's device; ``auto`` or a
+        list of devices encodes what the cache lacks in one process per device
+        (:func:`~corpusfit.retrieve.pool.pool_devices`), into the same cache.
+        """
         if cache_dir is None:
-            return self._encode_uncached(texts, kind, batch_tokens, max_batch, show_progress)
+            return self._encode_uncached(texts, kind, batch_tokens, max_batch, show_progress,
+                                         devices)
         cache = EmbeddingCache(cache_dir, self.cache_namespace(kind))
         hits, misses = cache.get(texts)
         computed = {}
         if misses:
             miss_texts = list(dict.fromkeys(texts[i] for i in misses))
-            emb = self._encode_uncached(miss_texts, kind, batch_tokens, max_batch, show_progress)
+            emb = self._encode_uncached(miss_texts, kind, batch_tokens, max_batch, show_progress,
+                                        devices)
             cache.put(miss_texts, emb)
             computed = {t: emb[j] for j, t in enumerate(miss_texts)}
         logger.debug("encode %s: %d cached, %d computed", kind, len(hits), len(misses))

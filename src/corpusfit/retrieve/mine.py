@@ -29,7 +29,12 @@ from corpusfit.fields import runtime_only
 from corpusfit.precision import Precision
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.retrievers import Retrievers
-from corpusfit.retrieve.settings import Bm25Language, RetrievalSettings, setting
+from corpusfit.retrieve.settings import (
+    Bm25Language,
+    EncodeDevices,
+    RetrievalSettings,
+    setting,
+)
 from corpusfit.retrieve.specs import spec_name
 from corpusfit.retrieve.trec import TrecRun, ranked
 from corpusfit.workspace import fingerprint_matches, read_json, write_json
@@ -59,11 +64,13 @@ class MineConfig(BaseModel):
                                         "candidates: auto = bf16 autocast where the hardware "
                                         "has bf16 dot products, else fp32")
     trust_remote_code: bool = setting("trust_remote_code")
+    encode_devices: EncodeDevices = setting("encode_devices")
 
 
 def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[str, Document],
                    depth: int, cache_dir: str | None, precision: Precision = "fp32",
-                   trust_remote_code: bool = False, **bm25: object) -> dict[str, TrecRun]:
+                   trust_remote_code: bool = False, encode_devices: EncodeDevices = "auto",
+                   **bm25: object) -> dict[str, TrecRun]:
     """name -> run (qid -> doc -> score) of every retriever over ``docs``; ``bm25`` holds
     ``bm25_language`` / ``bm25_stem`` when given."""
     ids = list(docs)
@@ -71,7 +78,8 @@ def retriever_runs(specs: list[str], queries: list[SyntheticQuery], docs: dict[s
                             [q.qid for q in queries], [q.query for q in queries],
                             RetrievalSettings(depth=depth, cache_dir=cache_dir,
                                               precision=precision,
-                                              trust_remote_code=trust_remote_code, **bm25))
+                                              trust_remote_code=trust_remote_code,
+                                              encode_devices=encode_devices, **bm25))
     runs: dict[str, TrecRun] = {}
     for spec in specs:
         name = spec_name(spec)
@@ -169,8 +177,8 @@ def mine_candidates(config: MineConfig, queries: str | Path, corpus: str | Path,
                                       "are excluded")
     runs = retriever_runs(config.retrievers, qs, docs, config.depth,
                           str(cache_dir or out_dir / "emb-cache"), config.precision,
-                          config.trust_remote_code, bm25_language=config.bm25_language,
-                          bm25_stem=config.bm25_stem)
+                          config.trust_remote_code, config.encode_devices,
+                          bm25_language=config.bm25_language, bm25_stem=config.bm25_stem)
     records, counts = build_candidates(qs, runs, config, docs)
     counts["passages"], counts["excluded_passages"] = len(docs), len(all_docs) - len(docs)
     if shard is not None:

@@ -67,8 +67,10 @@ class Retrievers:
         enc = DenseEncoder.load(spec, EncoderOptions(trust_remote_code=s.trust_remote_code),
                                 precision=s.precision)
         doc_emb = enc.encode(self.doc_texts, "passage", batch_tokens=s.batch_tokens,
-                             cache_dir=s.cache_dir, show_progress=s.show_progress)
+                             cache_dir=s.cache_dir, show_progress=s.show_progress,
+                             devices=s.encode_devices)
         q_emb = enc.encode(self.query_texts, "query", batch_tokens=s.batch_tokens,
-                           cache_dir=s.cache_dir, show_progress=s.show_progress)
+                           cache_dir=s.cache_dir, show_progress=s.show_progress,
+                           devices=s.encode_devices)
         index = DenseIndex(self.doc_ids, enc.for_search(doc_emb, "passage"))
         return index.run(self.query_ids, enc.for_search(q_emb, "query"), k=s.depth)

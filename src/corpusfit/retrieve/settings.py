@@ -6,7 +6,8 @@ the builder can all take their defaults from it without an import cycle.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
@@ -31,6 +32,29 @@ def _known_language(value: str) -> str:
 
 Bm25Language = Annotated[str, AfterValidator(_known_language)]
 """A language BM25 reads (validated wherever a config names one)."""
+
+# Under this many texts `encode_devices: auto` keeps one process: starting one per GPU
+# (spawn, import torch, copy the model over) costs seconds. A guess, not measured (no GPU
+# was lent to this project); a list of devices always starts the processes.
+POOL_MIN_TEXTS = 50_000
+_DEVICE = re.compile(r"(cpu|cuda|xpu|npu|hpu|mps)(:\d+)?")
+
+
+def _device_list(value: Literal["auto"] | list[str]) -> Literal["auto"] | list[str]:
+    if value == "auto":
+        return value
+    if len(value) < 2:
+        raise ValueError("encode_devices: auto, or a list of two or more devices (one "
+                         "process encodes on the encoder's own device)")
+    bad = [d for d in value if not _DEVICE.fullmatch(d)]
+    if bad:
+        raise ValueError(f"encode_devices: {bad[0]!r} is not a torch device (cuda:0, cuda:1, "
+                         "..., cpu)")
+    return value
+
+
+EncodeDevices = Annotated[Literal["auto"] | list[str], AfterValidator(_device_list)]
+"""Where a corpus is encoded: ``auto`` or two or more torch devices, one process each."""
 
 
 class RetrievalSettings(BaseModel):
@@ -61,6 +85,12 @@ class RetrievalSettings(BaseModel):
     trust_remote_code: bool = runtime_only(False, description="let a model folder run its own "
                                            "Python code (nomic, jina, gte-v1.5 ...); only for "
                                            "folders you trust")
+    encode_devices: EncodeDevices = runtime_only(
+        "auto", description="dense encoding of a corpus on several devices, one process each "
+        "(sentence-transformers' multi-process pool): auto = every visible CUDA GPU when "
+        "the encoder runs on one, two or more are visible and at least "
+        f"{POOL_MIN_TEXTS:,} texts are to be encoded, else one process; or a list, e.g. "
+        "[cuda:0, cuda:1]")
 
 
 class EncoderOptions(BaseModel):
