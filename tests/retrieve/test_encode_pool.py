@@ -126,10 +126,16 @@ def test_progress_is_logged_with_the_time_left_when_stderr_is_no_terminal(
         tiny_bert, caplog, monkeypatch):
     import sys
 
+    from corpusfit.retrieve import progress
+
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     enc = DenseEncoder.load(str(tiny_bert), device="cpu")
     texts = _texts(20)
     total = sum(enc._lengths(texts, "passage"))
+    with caplog.at_level(logging.INFO, logger="corpusfit.retrieve.encoder"):
+        enc.encode(texts, "passage", show_progress=True)
+    assert not [r for r in caplog.records if "encode" in r.message]  # done within LOG_EVERY
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)
     with caplog.at_level(logging.INFO, logger="corpusfit.retrieve.encoder"):
         enc.encode(texts, "passage", show_progress=True)
     lines = [r.getMessage() for r in caplog.records if "encode 20 passage texts" in r.message]

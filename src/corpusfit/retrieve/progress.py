@@ -7,7 +7,9 @@ is not a terminal the same bar is written as one INFO log line at most every
 
     encode 1000000 passage texts:  45%|####5     | 45.0M/100M [01:10<01:25, 640k tok/s]
 
-tqdm's own count, elapsed time, estimated time left and rate. Use it as a tqdm::
+tqdm's own count, elapsed time, estimated time left and rate; a bar that closes within
+:data:`LOG_EVERY` seconds writes nothing (a query batch is not worth two log lines). Use
+it as a tqdm::
 
     with progress_bar(total, "encode ...", "tok", logger) as bar:
         bar.update(n)
@@ -50,4 +52,5 @@ def progress_bar(total: int, desc: str, unit: str, log: logging.Logger,
         return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False,
                     dynamic_ncols=True)
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=_LogLines(log),
-                mininterval=LOG_EVERY, maxinterval=LOG_EVERY, ascii=True, ncols=100)
+                mininterval=LOG_EVERY, maxinterval=LOG_EVERY, delay=LOG_EVERY, ascii=True,
+                ncols=100)
