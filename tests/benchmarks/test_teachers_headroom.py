@@ -25,7 +25,11 @@ def test_headroom_rows_and_their_block(tmp_path, tiny_beir, monkeypatch):
         assert by[name]["queries"] == 3
         assert by[name]["headroom"] == pytest.approx(by[name]["nDCG@10"] - student)
         assert 0.0 <= by[name]["p"] <= 1.0
-    assert by["BM25"]["pairs/CPU-s"] != ""  # every member timed
+    assert by["BM25"]["pairs/CPU-s"] != "" and by["BM25 stemmed"]["pairs/CPU-s"] != ""
+    default = by[teachers.DEFAULT_ROW]["nDCG@10"]
+    stemmed = by["z(MiniLM)+z(BM25 stemmed)"]
+    assert stemmed["vs default"] == pytest.approx(stemmed["nDCG@10"] - default)
+    assert 0.0 <= stemmed["p vs default"] <= 1.0 and by[teachers.DEFAULT_ROW]["vs default"] == ""
     (tmp_path / "t.md").write_text("# Title\n\nprose kept\n")
     teachers.write_headroom_markdown(tmp_path / "t.md", rows, ["python", "x"])
     teachers.write_headroom_markdown(tmp_path / "t.md", rows, ["python", "y"])

@@ -10,13 +10,18 @@ through the label stage's score cache (:class:`corpusfit.teach.scoring.CachedSco
 so a rerun — or a test query the label stage already scored — costs nothing.
 
 Use it as ``teacher_headroom(data, base_run, teacher, depth=30, cache_root=...)``; the
-evaluate stage writes its result under ``teacher_headroom`` in ``metrics.json``.
+evaluate stage writes its result under ``teacher_headroom`` in ``metrics.json``. The same
+reranking (:func:`teacher_rerank`) judged on the held-out synthetic queries, for runs
+without labels, is :func:`corpusfit.evaluate.labelfree.probe_headroom`.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from corpusfit.data.readers import BeirData
@@ -62,6 +67,44 @@ def reranked_top(base: dict[str, float], teacher: dict[str, float]) -> dict[str,
     return {d: float(len(order) - i) for i, d in enumerate(order)}
 
 
+def teacher_rerank(base_run: TrecRun, teacher: TeacherConfig, texts: dict[str, str],
+                   queries: dict[str, str], depth: int, cache_root: Path,
+                   embedding_cache: Path | None = None) -> tuple[TrecRun, dict]:
+    """``teacher`` reranking ``base_run``'s top ``depth`` of each query in ``queries``.
+
+    The one reranking both headrooms use: on the test queries (:func:`teacher_headroom`)
+    and on the label-free probe queries (:mod:`corpusfit.evaluate.labelfree`).
+
+    Args:
+        base_run: the base model's run (query id -> doc id -> score).
+        teacher: the run's teacher (``label.teacher``).
+        texts: doc id -> text of every document the teacher may see (BM25 members take
+            their term statistics from it).
+        queries: query id -> text of the queries reranked.
+        depth: candidates reranked per query.
+        cache_root: the score cache root (the label stage's ``cache/scores``).
+        embedding_cache: where dense members keep passage embeddings.
+
+    Returns:
+        (the reranked run: per query the teacher's order of the top ``depth``, then the
+        rest of the base run, see :func:`reranked_top`; the cost: ``pairs_scored``,
+        ``pairs_cached``, ``seconds``).
+    """
+    if embedding_cache is not None:
+        teacher = with_cache_folder(teacher, Path(embedding_cache))
+    candidates = {q: [d for d, _ in ranked(base_run.get(q, {}), depth)] for q in queries}
+    scorer = CachedScorer(build_teacher(teacher, corpus=texts), texts, cache_root)
+    start = time.perf_counter()
+    try:
+        run = rerank_run(scorer, queries, candidates)
+    finally:
+        scorer.close()
+    seconds = time.perf_counter() - start
+    run = {q: reranked_top(base_run.get(q, {}), run.get(q, {})) for q in queries}
+    return run, {"pairs_scored": scorer.stats.scored, "pairs_cached": scorer.stats.cached,
+                 "seconds": round(seconds, 2)}
+
+
 def teacher_headroom(data: BeirData, base_run: TrecRun, teacher: TeacherConfig,
                      depth: int, cache_root: Path, embedding_cache: Path | None = None,
                      base_per_query: dict[str, float] | None = None) -> dict:
@@ -80,19 +123,10 @@ def teacher_headroom(data: BeirData, base_run: TrecRun, teacher: TeacherConfig,
         a JSON-able record: the teacher, depth, both means, delta, paired p-values, the
         number of queries, and what the teacher scored anew and took from the cache.
     """
-    if embedding_cache is not None:
-        teacher = with_cache_folder(teacher, Path(embedding_cache))
     texts = {d: doc.full_text() for d, doc in data.corpus.items()}
     queries = {q: data.queries[q].text for q in data.qrels if q in data.queries}
-    candidates = {q: [d for d, _ in ranked(base_run.get(q, {}), depth)] for q in queries}
-    scorer = CachedScorer(build_teacher(teacher, corpus=texts), texts, cache_root)
-    start = time.perf_counter()
-    try:
-        run = rerank_run(scorer, queries, candidates)
-    finally:
-        scorer.close()
-    seconds = time.perf_counter() - start
-    run = {q: reranked_top(base_run.get(q, {}), run.get(q, {})) for q in queries}
+    run, cost = teacher_rerank(base_run, teacher, texts, queries, depth, cache_root,
+                               embedding_cache)
     student = base_per_query if base_per_query is not None \
         else per_query(data.qrels, base_run)[PRIMARY]
     reranked = per_query(data.qrels, run)[PRIMARY]
@@ -103,5 +137,15 @@ def teacher_headroom(data: BeirData, base_run: TrecRun, teacher: TeacherConfig,
     return {"teacher": teacher.teacher_id(), "kind": teacher.kind, "depth": depth,
             "metric": PRIMARY, "n_queries": test.n, "student": test.mean_a,
             "teacher_reranked": test.mean_b, "delta": test.delta, "p_ttest": test.p_ttest,
-            "p_permutation": test.p_permutation, "pairs_scored": scorer.stats.scored,
-            "pairs_cached": scorer.stats.cached, "seconds": round(seconds, 2)}
+            "p_permutation": test.p_permutation, **cost}
+
+
+@contextmanager
+def score_folders(cache_dir: Path | None) -> Iterator[tuple[Path, Path]]:
+    """(score cache root, embedding cache) of a run: ``cache_dir/scores`` (the label
+    stage's) and ``cache_dir``; a throwaway folder for both when there is no run cache."""
+    if cache_dir is not None:
+        yield Path(cache_dir) / "scores", Path(cache_dir)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp) / "scores", Path(tmp)

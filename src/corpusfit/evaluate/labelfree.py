@@ -17,6 +17,12 @@ queries, overall and per query type. The verdict in words reads the combined vie
 interval: **better** when it lies above 0, **worse** when it lies below 0, **no clear
 change** otherwise (:func:`verdict`).
 
+With the run's teacher, the result also holds its headroom on the same probe queries
+(``teacher_headroom``, :func:`probe_headroom`): the teacher reranks the base model's top
+``evaluate.headroom_depth`` (the reranking of :mod:`corpusfit.evaluate.headroom`) and both
+views judge that reranking against the base model, with bootstrap intervals and the
+paired permutation p. It is the label-free stand-in for the test queries' headroom.
+
 Use :func:`labelfree_evaluation` for whole run folders, :func:`compare_models` on runs.
 """
 
@@ -34,6 +40,7 @@ from corpusfit.evaluate.labelfree_config import LabelfreeConfig
 from corpusfit.evaluate.metrics import per_query
 from corpusfit.retrieve.fusion import rrf
 from corpusfit.retrieve.trec import TrecRun
+from corpusfit.teach.config import TeacherConfig
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,7 @@ SOURCE_MEASURES = {"MRR@10": ir_measures.RR @ 10, "R@10": ir_measures.R @ 10,
                    "R@100": ir_measures.R @ 100}
 REFERENCE_MEASURES = {"nDCG@10": ir_measures.nDCG @ 10}
 COMBINED = "combined"
+SOURCE_VIEW = "MRR@10"
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear change"
 VERDICT_RULE = ("combined = per probe query the mean of source-passage MRR@10 and nDCG@10 "
                 "against the pseudo-reference; better / worse when the bootstrap interval of "
@@ -132,6 +140,73 @@ def compare_models(base: dict, model: dict, types: Mapping[str, str],
             "rule": VERDICT_RULE}
 
 
+def pseudo_reference(bm25: TrecRun, base_run: TrecRun, config: LabelfreeConfig,
+                     rrf_k: int = 60) -> dict[str, dict[str, int]]:
+    """The reference view's qrels as ``config.reference`` says: RRF(BM25, base) or BM25."""
+    refs = [bm25, base_run] if config.reference == "bm25+base" else [bm25]
+    return reference_qrels(refs, config.reference_depth, rrf_k)
+
+
+def headroom_views(base_run: TrecRun, teacher_run: TrecRun, sources: Mapping[str, str],
+                   reference: dict, types: Mapping[str, str], config: LabelfreeConfig
+                   ) -> dict:
+    """The teacher's reranking against the base model's run on the probe queries.
+
+    Returns ``{"metrics": ...}`` as :func:`compare_models` (source MRR@10, R@10, R@100,
+    reference nDCG@10, combined; bootstrap intervals, per type), ``p_permutation`` (paired
+    permutation p per metric) and ``ahead``: better / worse / no clear change from the
+    source MRR@10 interval (the view no untrained retriever's list defines; the reference
+    view is built from BM25 and the base model, so it leans towards the base model).
+    """
+    from corpusfit.evaluate.significance import paired_test
+
+    qrels = source_qrels(sources)
+    base = query_scores(base_run, qrels, reference)
+    teacher = query_scores(teacher_run, qrels, reference)
+    metrics = compare_models(base, teacher, types, config)["metrics"]
+    source = metrics[SOURCE_VIEW]["all"]
+    return {"metrics": metrics, "ahead": verdict(source["ci_low"], source["ci_high"]),
+            "view": SOURCE_VIEW,
+            "p_permutation": {m: paired_test(base[m], teacher[m]).p_permutation
+                              for m in (SOURCE_VIEW, "nDCG@10", COMBINED)}}
+
+
+def probe_headroom(base_run: TrecRun, teacher: TeacherConfig, texts: dict[str, str],
+                   probes: Mapping[str, str], sources: Mapping[str, str],
+                   types: Mapping[str, str], reference: dict, config: LabelfreeConfig,
+                   depth: int, cache_dir: Path | None = None) -> dict:
+    """The run's teacher's headroom over the base model on the probe queries.
+
+    Args:
+        base_run: the base model's run of the probe queries over the corpus.
+        teacher: the run's teacher config (``label.teacher``).
+        texts: doc id -> text of the searched corpus.
+        probes, sources, types: probe query id -> its text, source passage id, type.
+        reference: the pseudo-reference (:func:`pseudo_reference`).
+        config: ``evaluate.labelfree`` (intervals).
+        depth: the base model's top ``depth`` is reranked (``evaluate.headroom_depth``).
+        cache_dir: the run's cache (scores under ``scores/``, the label stage's).
+
+    Returns:
+        :func:`headroom_views` plus ``teacher`` (id), ``kind``, ``depth``, ``queries``,
+        ``reference`` (which pseudo-reference) and the scoring cost (``pairs_scored``,
+        ``pairs_cached``, ``seconds``).
+    """
+    from corpusfit.evaluate.headroom import score_folders, teacher_rerank
+
+    with score_folders(cache_dir) as (scores, embeddings):
+        run, cost = teacher_rerank(base_run, teacher, texts, dict(probes), depth, scores,
+                                   embeddings)
+    views = headroom_views(base_run, run, sources, reference, types, config)
+    s = views["metrics"][SOURCE_VIEW]["all"]
+    logger.info("label-free: teacher %s on the base model's top %d of %d probe queries: "
+                "source MRR@10 %.4f vs %.4f (%+.4f [%+.4f, %+.4f])", teacher.teacher_id(),
+                depth, len(probes), s["model"], s["base"], s["delta"], s["ci_low"],
+                s["ci_high"])
+    return {"teacher": teacher.teacher_id(), "kind": teacher.kind, "depth": depth,
+            "queries": len(probes), "reference": config.reference, **views, **cost}
+
+
 def compare_runs(runs: Mapping[str, TrecRun], bm25: TrecRun, sources: Mapping[str, str],
                  types: Mapping[str, str], config: LabelfreeConfig, rrf_k: int = 60) -> dict:
     """Every model of ``runs`` (name -> run, the base model first) against the base model
@@ -143,9 +218,7 @@ def compare_runs(runs: Mapping[str, TrecRun], bm25: TrecRun, sources: Mapping[st
     names = list(runs)
     if not names:
         raise ValueError("no model to evaluate")
-    base_run = runs[names[0]]
-    refs = [bm25, base_run] if config.reference == "bm25+base" else [bm25]
-    reference = reference_qrels(refs, config.reference_depth, rrf_k)
+    reference = pseudo_reference(bm25, runs[names[0]], config, rrf_k)
     qrels = source_qrels(sources)
     scores = {n: query_scores(runs[n], qrels, reference) for n in names}
     counts: dict[str, int] = defaultdict(int)
@@ -158,8 +231,9 @@ def compare_runs(runs: Mapping[str, TrecRun], bm25: TrecRun, sources: Mapping[st
 
 
 def labelfree_evaluation(config: LabelfreeConfig, corpus: Path, queries: Path,
-                         models: dict[str, str], settings, duplicates: Path | None = None
-                         ) -> dict:
+                         models: dict[str, str], settings, duplicates: Path | None = None,
+                         teacher: TeacherConfig | None = None, headroom_depth: int = 0,
+                         cache_dir: Path | None = None) -> dict:
     """The label-free comparison of run folders' artifacts.
 
     Args:
@@ -169,6 +243,9 @@ def labelfree_evaluation(config: LabelfreeConfig, corpus: Path, queries: Path,
         models: name -> model folder or short name, the base model first.
         settings: the :class:`~corpusfit.retrieve.settings.RetrievalSettings` of the runs.
         duplicates: ingest's ``duplicates.jsonl`` (never retrieved, as in mining).
+        teacher: the run's teacher; with ``headroom_depth`` > 0 its headroom on the probe
+            queries goes under ``teacher_headroom`` (:func:`probe_headroom`), its scores
+            through ``cache_dir``'s score cache.
 
     Returns:
         :func:`compare_runs`' result; ``{"queries": 0, "models": {}}`` without probes.
@@ -187,8 +264,16 @@ def labelfree_evaluation(config: LabelfreeConfig, corpus: Path, queries: Path,
     retrievers = Retrievers(ids, [docs[i].full_text() for i in ids], [p.qid for p in probes],
                             [p.query for p in probes], settings)
     runs = {name: retrievers.run(spec) for name, spec in models.items()}
-    result = compare_runs(runs, retrievers.run("bm25"), {p.qid: p.source_id for p in probes},
-                          {p.qid: p.type for p in probes}, config, settings.rrf_k)
+    bm25 = retrievers.run("bm25")
+    sources, types = {p.qid: p.source_id for p in probes}, {p.qid: p.type for p in probes}
+    result = compare_runs(runs, bm25, sources, types, config, settings.rrf_k)
+    if teacher is not None and headroom_depth > 0:
+        base = runs[next(iter(models))]
+        result["teacher_headroom"] = probe_headroom(
+            base, teacher, {i: docs[i].full_text() for i in ids},
+            {p.qid: p.query for p in probes}, sources, types,
+            pseudo_reference(bm25, base, config, settings.rrf_k), config, headroom_depth,
+            cache_dir)
     for name, comparison in result["models"].items():
         c = comparison["metrics"][COMBINED]["all"]
         logger.info("label-free (%d probe queries): %s vs base %+.4f [%+.4f, %+.4f]: %s",

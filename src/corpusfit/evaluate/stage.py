@@ -48,9 +48,11 @@ class EvaluateConfig(BaseModel):
                                               "(Kendall tau, nDCG@10 vs teacher, top-1)")
     headroom_depth: StrictInt = Field(30, ge=0, description="teacher headroom: the run's "
                                       "teacher reranks the base model's top HEADROOM_DEPTH "
-                                      "of each test query, compared with the base model "
-                                      "(nDCG@10, paired test); it costs the teacher "
-                                      "HEADROOM_DEPTH pairs per test query (cached); 0: off")
+                                      "of each test query and of each label-free probe "
+                                      "query, compared with the base model (nDCG@10; on "
+                                      "probes source-passage MRR@10; paired test); it costs "
+                                      "the teacher HEADROOM_DEPTH pairs per test and probe "
+                                      "query (cached); 0: off")
     max_dev_lists: StrictInt = Field(1000, ge=1, description="at most this many dev lists for "
                                                        "the agreement numbers")
     aggregate: Aggregate = added_field("maxp", description="when the test documents are split into "
@@ -137,17 +139,12 @@ def _headroom(config: EvaluateConfig, data, base_run, teacher: TeacherConfig,
               cache_dir: Path | None, base_per_query: dict[str, float]) -> dict:
     """The teacher's headroom over the base model, scored through the run's score cache
     (``cache_dir/scores``, the label stage's) with dense members' embeddings in
-    ``cache_dir``."""
-    import tempfile
+    ``cache_dir`` (no run cache: a throwaway one)."""
+    from corpusfit.evaluate.headroom import score_folders, teacher_headroom
 
-    from corpusfit.evaluate.headroom import teacher_headroom
-
-    if cache_dir is None:  # no run cache: score into a throwaway one
-        with tempfile.TemporaryDirectory() as tmp:
-            return teacher_headroom(data, base_run, teacher, config.headroom_depth,
-                                    Path(tmp) / "scores", Path(tmp), base_per_query)
-    return teacher_headroom(data, base_run, teacher, config.headroom_depth,
-                            Path(cache_dir) / "scores", Path(cache_dir), base_per_query)
+    with score_folders(cache_dir) as (scores, embeddings):
+        return teacher_headroom(data, base_run, teacher, config.headroom_depth, scores,
+                                embeddings, base_per_query)
 
 
 def _kendall_tau(a: np.ndarray, b: np.ndarray) -> float:

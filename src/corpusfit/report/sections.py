@@ -93,7 +93,7 @@ def sections(data: dict) -> list[Section]:
             metric_rows(data["metrics"]), METRIC_COLUMNS,
             [("metrics", "Change in nDCG@10 against the base model; whiskers: 95% "
                          "bootstrap interval of the mean per-query change.")]))
-    out += headroom_sections(data["metrics"])
+    out += headroom_sections(data["metrics"], data.get("labelfree"))
     if (labelfree := labelfree_section(data.get("labelfree") or {})) is not None:
         out.append(labelfree)
     if data["type_counts"] or data["agreement"]:

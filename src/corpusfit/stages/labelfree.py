@@ -13,6 +13,7 @@ from corpusfit.evaluate.stage import EvaluateConfig
 from corpusfit.fields import results_dump
 from corpusfit.stages.base import Stage, StageContext, StageResult
 from corpusfit.stages.layout import RunLayout, Step
+from corpusfit.teach.config import TeacherConfig
 from corpusfit.train.session import model_dir
 from corpusfit.workspace import write_json
 
@@ -21,7 +22,7 @@ RESULT_FILE = "labelfree.json"
 
 @dataclass
 class LabelfreeStage(Stage):
-    """Probe queries + corpus + models -> ``labelfree.json``."""
+    """Probe queries + corpus + models (+ the run's teacher) -> ``labelfree.json``."""
 
     config: EvaluateConfig
     models: dict[str, str]  # name -> model folder or short name, the base model first
@@ -29,6 +30,7 @@ class LabelfreeStage(Stage):
     corpus: Path
     duplicates: Path | None = None
     cache_dir: Path | None = None  # runtime only
+    teacher: TeacherConfig | None = None  # the run's teacher: its headroom on the probes
 
     name: ClassVar[str] = "evaluate"
     key: str = "evaluate-labelfree"
@@ -36,9 +38,13 @@ class LabelfreeStage(Stage):
 
     def fingerprint_config(self) -> dict:
         dump = results_dump(self.config)
-        return {"labelfree": results_dump(self.config.labelfree),
-                **{k: dump[k] for k in ("depth", "rrf_k") if k in dump},
-                "models": self.models}
+        found = {"labelfree": results_dump(self.config.labelfree),
+                 **{k: dump[k] for k in ("depth", "rrf_k") if k in dump},
+                 "models": self.models}
+        if self.teacher is not None and self.config.headroom_depth > 0:
+            found.update(teacher=results_dump(self.teacher),
+                         headroom_depth=self.config.headroom_depth)
+        return found
 
     def recorded_config(self) -> dict:
         return {"labelfree": self.config.labelfree.model_dump(mode="json"),
@@ -56,10 +62,14 @@ class LabelfreeStage(Stage):
 
         settings = self.config.retrieval(str(self.cache_dir) if self.cache_dir else None)
         result = labelfree_evaluation(self.config.labelfree, self.corpus, self.queries,
-                                      self.models, settings, self.duplicates)
+                                      self.models, settings, self.duplicates, self.teacher,
+                                      self.config.headroom_depth, self.cache_dir)
         write_json(ctx.out / RESULT_FILE, result)
-        verdicts = {n: c["verdict"] for n, c in result["models"].items()}
-        return StageResult({"queries": result["queries"], "verdicts": verdicts}, value=result)
+        counts = {"queries": result["queries"],
+                  "verdicts": {n: c["verdict"] for n, c in result["models"].items()}}
+        if "teacher_headroom" in result:
+            counts["teacher_ahead"] = result["teacher_headroom"]["ahead"]
+        return StageResult(counts, value=result)
 
 
 def steps(layout: RunLayout) -> list[Step]:
@@ -74,5 +84,6 @@ def steps(layout: RunLayout) -> list[Step]:
         models[name] = str(model_dir(folder))
     probe = layout.dir("generate", "probe")
     stage = LabelfreeStage(config, models, probe / "queries.jsonl", layout.artifact("corpus"),
-                           layout.artifact("duplicates"), layout.cache_dir)
+                           layout.artifact("duplicates"), layout.cache_dir,
+                           layout.section("label").teacher)
     return [Step(stage, layout.dir("evaluate", "labelfree"), [*trained, probe])]

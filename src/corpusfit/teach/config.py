@@ -18,6 +18,7 @@ from pydantic import (
 from corpusfit.fields import results_dump, runtime_only
 from corpusfit.numbers import FiniteFloat
 from corpusfit.precision import Precision
+from corpusfit.retrieve.settings import Bm25Language, setting
 from corpusfit.retry import REQUEST_TIMEOUT
 from corpusfit.workspace import config_hash
 
@@ -124,13 +125,25 @@ class LLMJudgeTeacherConfig(_CausalLMTeacher):
                                         "to a server before it counts as failed (retried)")
 
 
-class BM25TeacherConfig(_Teacher):
+class _BM25Teacher(_Teacher):
+    """What the BM25 kinds share: how text becomes terms (as the first stage's BM25).
+
+    Both fields are added fields (:func:`corpusfit.fields.added_field`): at their defaults
+    (english, unstemmed: what BM25 teachers always did) they are left out of the identity,
+    so the default teacher's score cache keeps its key; a stemmed teacher gets its own.
+    """
+
+    language: Bm25Language = setting("bm25_language")
+    stem: bool = setting("bm25_stem")
+
+
+class BM25TeacherConfig(_BM25Teacher):
     """BM25 over the corpus (no model)."""
 
     kind: Literal["bm25"]
 
 
-class BM25PRFTeacherConfig(_Teacher):
+class BM25PRFTeacherConfig(_BM25Teacher):
     """BM25 with RM3-style pseudo-relevance feedback over the corpus (no model)."""
 
     kind: Literal["bm25-prf"]

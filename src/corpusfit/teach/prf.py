@@ -64,11 +64,13 @@ class BM25PRFTeacher(Teacher):
         if self._corpus:
             self._index, self._tokens, self._row = self._build(list(self._corpus.values()))
 
-    @staticmethod
-    def _build(texts: list[str]):
+    def _build(self, texts: list[str]):
+        """A BM25 index over ``texts`` (the config's language and stemming), their terms and
+        each text's row."""
         from corpusfit.retrieve.bm25 import BM25Index
 
-        index = BM25Index([str(i) for i in range(len(texts))], texts)
+        index = BM25Index([str(i) for i in range(len(texts))], texts,
+                          language=self.config.language, stem=self.config.stem)
         tokens = index._tokenize(texts, return_ids=False)
         return index, [list(t) for t in tokens], {t: i for i, t in enumerate(texts)}
 
