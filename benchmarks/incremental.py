@@ -64,7 +64,31 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="train.init of the incremental arm (previous: warm start)")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-incremental")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/incremental.md")
+    p.add_argument("--list-changes", action="store_true",
+                   help="print only how the label stage's lists moved between the first and "
+                        "the grown corpus (the run directories of an earlier --init previous "
+                        "run under --work) and exit")
     return p.parse_args(argv)
+
+
+def _label_lists(path: Path) -> dict[str, dict]:
+    return {str(r["qid"]): r for r in map(json.loads, path.read_text().splitlines())}
+
+
+def list_changes(work: Path, depths=(1, 2, 3, 4, 10)) -> str:
+    """Markdown: of the queries with a list before and after the corpus grew, how many
+    keep their teacher-ordered top k passages (and their raw teacher scores)."""
+    before = _label_lists(work / "incremental-first" / "04-label" / "lists.jsonl")
+    after = _label_lists(work / "incremental" / "04-label" / "lists.jsonl")
+    common = sorted(set(before) & set(after))
+    rows = [{"top k": k, "same passages, same order":
+             sum(before[q]["doc_ids"][:k] == after[q]["doc_ids"][:k] for q in common)}
+            for k in depths]
+    same_raw = sum(before[q]["raw_scores"] == after[q]["raw_scores"] for q in common)
+    return (f"Lists before / after the corpus grew: {len(before)} / {len(after)}, "
+            f"{len(common)} queries in both, {len(after) - len(common)} new; raw teacher "
+            f"scores unchanged in {same_raw} of {len(common)}.\n\n"
+            + markdown_table(rows, ["top k", "same passages, same order"]))
 
 
 def split_corpus(data: Path, work: Path, later: float) -> tuple[Path, Path, int, int]:
@@ -150,6 +174,9 @@ def specialized(run_dir: Path) -> tuple[float, dict[str, float]]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     work = args.work.resolve()
+    if args.list_changes:
+        print(list_changes(work))
+        return 0
     first, whole, n_first, n_later = split_corpus(args.data, work, args.later)
     dirs = {"incremental": work / "incremental", "fresh": work / "fresh"}
     inc_early = write_config(work / "inc-first.json", first, dirs["incremental"],
