@@ -235,7 +235,7 @@ def test_report_says_what_was_reused_and_what_was_new(tmp_path):
     assert rows[0].endswith("| 8 | 2 |") and rows[1].endswith("| 24 | 6 |")
     assert "completion store" in rows[2] and rows[2].endswith("| 1 | 7 |")
     assert rows[3].endswith("| 160 | 40 |")
-    assert "previous model, 6 unchanged lists left out" in rows[4]
+    assert "previous model, 6 learned lists left out" in rows[4]
     assert rows[4].endswith("| 2 | 3 |")
     assert "The never-worse guard kept the model trained from the previous one (dev loss " \
            "0.4000 vs base 0.5000, previous 0.4500)" in md

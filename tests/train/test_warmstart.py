@@ -62,11 +62,12 @@ def test_previous_starts_from_the_kept_weights_on_new_and_replayed_lists(tiny_be
     assert set(read_lineage(out)["lists"]) == {f"q{i}" for i in range(12)}
     trained = _embed(model_dir(out))
     _change(lists, {"q0", "q1"})  # two train lists changed, seven unchanged
-    cfg = _cfg(tiny_bert, init="previous", keep_base_if_better=False)
+    cfg = _cfg(tiny_bert, init="previous", keep_base_if_better=False, warm_lists="changed")
     again = run_train(cfg, lists, corpus, out, show_progress=False)
     counts = _counts(out)
     assert counts["init"] == "previous" and again.init == "previous"
     assert (counts["lists_new"], counts["lists_replayed"], counts["lists_left_out"]) == (2, 2, 5)
+    assert counts["lists_changed"] == 0
     assert counts["train_queries"] == 4 and again.steps == 2 * 1  # fewer steps: 4 lists
     # Step 0 scores the previous weights: the dev loss the first run ended with, not the base's.
     prev = next(d for d in _devs(out) if d.get("model") == "previous")
@@ -77,6 +78,39 @@ def test_previous_starts_from_the_kept_weights_on_new_and_replayed_lists(tiny_be
     assert not np.allclose(now, trained, atol=1e-6)  # trained further
     # The same inputs a second time: up to date, nothing trains.
     assert run_train(cfg, lists, corpus, out, show_progress=False).skipped
+
+
+def _requery(lists: Path, qids: set[str]) -> None:
+    """Give the lists ``qids`` another query text (a regenerated query)."""
+    recs = [json.loads(x) for x in lists.read_text().splitlines()]
+    for r in recs:
+        if r["qid"] in qids:
+            r["query"] += " again"
+    lists.write_text("".join(json.dumps(r) + "\n" for r in recs))
+
+
+def test_new_queries_trains_only_unlearned_queries_and_replays_the_moved_lists(
+        tiny_bert, tmp_path, tiny_lists):
+    lists, corpus = tiny_lists
+    out = tmp_path / "train"
+    run_train(_cfg(tiny_bert, keep_base_if_better=False), lists, corpus, out,
+              show_progress=False)
+    assert set(read_lineage(out)["queries"]) == {f"q{i}" for i in range(12)}
+    _change(lists, {"q0", "q1"})  # passages or scores moved: not new
+    _requery(lists, {"q2"})       # another query: new
+    cfg = _cfg(tiny_bert, init="previous", keep_base_if_better=False)
+    assert cfg.warm_lists == "new_queries"
+    run_train(cfg, lists, corpus, out, show_progress=False)
+    counts = _counts(out)
+    assert (counts["lists_new"], counts["lists_changed"]) == (1, 2)
+    assert (counts["lists_replayed"], counts["lists_left_out"]) == (2, 6)  # 0.25 of 8 others
+    assert counts["train_queries"] == 3
+    # A lineage record written before query hashes: every moved list counts as new.
+    _change(lists, {"q0"})
+    record = read_lineage(out)
+    (out / LINEAGE).write_text(json.dumps({k: v for k, v in record.items() if k != "queries"}))
+    run_train(cfg, lists, corpus, out, show_progress=False)
+    assert (_counts(out)["lists_new"], _counts(out)["lists_changed"]) == (1, 0), _counts(out)
 
 
 def test_previous_falls_back_to_base_without_a_previous_model(tiny_bert, tmp_path, tiny_lists,

@@ -150,8 +150,10 @@ def _train_reuse(counts: dict) -> list[dict]:
         return []
     note = f" ({counts['init_note']})" if counts.get("init_note") else ""
     if init == "previous":
-        return [{"what": "train lists (replayed / new or changed); started from the previous "
-                         f"model, {counts.get('lists_left_out', 0)} unchanged lists left out"
+        moved = counts.get("lists_changed")
+        moved = f", {moved} of the others with moved passages or scores" if moved else ""
+        return [{"what": "train lists (replayed / new); started from the previous model, "
+                         f"{counts.get('lists_left_out', 0)} learned lists left out{moved}"
                          + note,
                  "reused": counts.get("lists_replayed", 0), "new": counts.get("lists_new", 0)}]
     return [{"what": "train lists, trained from the base model" + note, "reused": "-",

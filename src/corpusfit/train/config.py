@@ -16,6 +16,7 @@ LossName = Literal["listwise", "infonce", "infonce_plain", "marginmse"]
 Mode = Literal["auto", "full", "query_only"]
 Warmup = Literal["reference", "fraction"]
 Init = Literal["base", "previous"]
+WarmLists = Literal["new_queries", "changed"]
 Guard = Literal["dev_loss", "dev_loss+labelfree"]
 
 PAPER_LR = 2e-4
@@ -99,9 +100,9 @@ class TrainConfig(BaseModel):
 
     Incremental runs (:mod:`corpusfit.train.warmstart`): ``init="previous"`` starts from the
     model this stage folder kept last time, when it was trained from the same student in
-    the same mode, and trains on the lists that are new or changed since then plus a
-    ``replay`` share (default 0.25, about 1:1 old to new on a corpus grown by 20%) of the
-    unchanged ones, so a run costs steps in proportion to its new lists. The guard then
+    the same mode, and trains on the lists whose query it has not learned (``warm_lists``)
+    plus a ``replay`` share (default 0.25, about 1:1 old to new on a corpus grown by 20%)
+    of the others, so a run costs steps in proportion to its new queries. The guard then
     scores both the base student and the previous model before the first step; the
     exported model is the best of base, previous and every checkpoint.
     """
@@ -162,11 +163,18 @@ class TrainConfig(BaseModel):
                                       "checkpoint beats it")
     init: Init = added_field("base", description="where training starts: base = the "
                              "student; previous = the model this stage kept last time (same "
-                             "student), trained on the new or changed lists plus a replayed "
-                             "share of the others (falls back to base when there is none)")
+                             "student), trained on the lists of new queries (warm_lists) plus "
+                             "a replayed share of the others (falls back to base when there "
+                             "is none)")
     replay: FiniteFloat = added_field(REPLAY, ge=0, le=1, description="init previous: share "
-                                      "of the unchanged lists trained on again beside the "
+                                      "of the other lists trained on again beside the "
                                       "new ones (drawn with the seed)")
+    warm_lists: WarmLists = added_field(
+        "new_queries", description="init previous: the lists trained as new: new_queries = "
+        "those whose query the previous model has not learned (a new passage's, a changed "
+        "query), the others replayed at REPLAY with their current passages and scores; "
+        "changed = also every list whose passages or teacher scores moved (when the corpus "
+        "grows, most lists do)")
     seed: StrictInt = Field(42, description="seed of initialization and list order")
     query_max_length: StrictInt | None = setting("query_max_length", ge=4)
     passage_max_length: StrictInt | None = setting("passage_max_length", ge=4)

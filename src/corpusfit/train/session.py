@@ -83,7 +83,8 @@ class StartPlan:
 
     ``trained`` is the train qids to train on (None: all); ``hashes`` the hash of every
     list of this run, ``seen`` those the previous model learned from (for the lineage of
-    whichever model is kept).
+    whichever model is kept); ``queries`` / ``seen_queries`` the same for the queries
+    alone; ``changed``: lists counted as replayable whose passages or scores moved.
     """
 
     init: str
@@ -95,6 +96,9 @@ class StartPlan:
     left_out: int = 0
     hashes: dict[str, str] = field(default_factory=dict)
     seen: dict[str, str] = field(default_factory=dict)
+    changed: int = 0
+    queries: dict[str, str] = field(default_factory=dict)
+    seen_queries: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict:
         """The manifest's counts on the start: the init used and, warm, the lists."""
@@ -102,8 +106,8 @@ class StartPlan:
         if self.note:
             out["init_note"] = self.note
         if self.init == PREVIOUS:
-            out.update(lists_new=self.new, lists_replayed=self.replayed,
-                       lists_left_out=self.left_out)
+            out.update(lists_new=self.new, lists_changed=self.changed,
+                       lists_replayed=self.replayed, lists_left_out=self.left_out)
         return out
 
     def apply(self, data: TrainData) -> TrainData:

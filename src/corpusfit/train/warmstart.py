@@ -1,20 +1,26 @@
 """Warm start (``train.init: previous``): train from the model this stage kept last time,
-on the lists that are new or changed since then plus a replayed share of the others.
+on the lists of queries it has not learned plus a replayed share of the others.
 
 After every export the stage folder gets ``lineage.json`` beside ``model/``: the student
-(name and fingerprint), the mode, a digest of the model's weight files and one hash per
-list the kept model has learned from (``{qid: hash}``; a kept base model has learned from
-none). A list's hash covers what it teaches (query, type, source, split, the passages in
-teacher order and the teacher's raw scores), not its normalized scores: those shift with
-every list the label stage adds (its percentiles run over all scores), which changes no
-list's content.
+(name and fingerprint), the mode, a digest of the model's weight files and, for every list
+the kept model has learned from, two hashes (a kept base model has learned from none):
+``lists`` covers what a list teaches (query, type, source, split, the passages in teacher
+order and the teacher's raw scores), ``queries`` the query alone (query, type, source,
+split). Normalized scores are in neither: they shift with every list the label stage adds
+(its percentiles run over all scores).
 
 :func:`plan_start` decides where one run starts. With ``init: previous`` it takes the
 previous model when its record matches the folder (the weight digest) and the config (the
-same student, the same mode), else it falls back to the base model and logs why; the
-train lists are then those whose hash is new plus a seeded ``train.replay`` share of the
-unchanged ones. The plan is kept in ``train_state/plan.json`` under the stage fingerprint,
-so that a resumed run trains on the same lists.
+same student, the same mode), else it falls back to the base model and logs why. The new
+lists are then, with ``warm_lists: new_queries`` (the default), those whose query hash is
+not in the record (a new passage's queries, a regenerated query); with ``changed`` also
+those whose passages or raw scores moved. A corpus grown by 20% moves most lists (new
+passages enter their candidates, BM25's statistics and the per-query z-scores shift:
+``benchmarks/incremental.py --list-changes``), so ``changed`` retrains nearly everything.
+The train lists are the new ones plus a seeded ``train.replay`` share of the others, with
+their current passages and scores. A record written before query hashes counts every moved
+list as new. The plan is kept in ``train_state/plan.json`` under the stage fingerprint, so
+that a resumed run trains on the same lists.
 """
 
 from __future__ import annotations
@@ -44,8 +50,10 @@ logger = logging.getLogger(__name__)
 
 LINEAGE = "lineage.json"
 PLAN = "plan.json"
-# The fields of a list that say what it teaches (see the module docstring).
+# The fields of a list that say what it teaches (see the module docstring), and those that
+# say which query it is (``warm_lists: new_queries``).
 TAUGHT = ("query", "type", "source_id", "split", "doc_ids", "raw_scores")
+ASKED = ("query", "type", "source_id", "split")
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt"}
 
 
@@ -54,9 +62,17 @@ def list_hash(raw: dict) -> str:
     return config_hash({k: raw.get(k) for k in TAUGHT})
 
 
-def list_hashes(lists: Path) -> dict[str, str]:
-    """qid -> :func:`list_hash` of every record of a lists file."""
-    return {str(r.get("qid")): list_hash(r) for r in iter_jsonl_tolerant(lists)}
+def query_hash(raw: dict) -> str:
+    """Hash of the query one ``lists.jsonl`` record asks (:data:`ASKED`)."""
+    return config_hash({k: raw.get(k) for k in ASKED})
+
+
+def list_hashes(lists: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(qid -> :func:`list_hash`, qid -> :func:`query_hash`) of every record of a lists file."""
+    taught, asked = {}, {}
+    for r in iter_jsonl_tolerant(lists):
+        taught[str(r.get("qid"))], asked[str(r.get("qid"))] = list_hash(r), query_hash(r)
+    return taught, asked
 
 
 def weights_digest(folder: Path) -> str:
@@ -107,19 +123,28 @@ def _previous(cfg: TrainConfig, out: Path) -> tuple[dict | None, str]:
     return lineage, ""
 
 
-def _warm_plan(cfg: TrainConfig, lineage: dict, hashes: dict[str, str],
+def _warm_plan(cfg: TrainConfig, lineage: dict, hashes: tuple[dict, dict],
                train: list[str]) -> StartPlan:
+    taught, asked = hashes
     seen = {str(k): str(v) for k, v in (lineage.get("lists") or {}).items()}
-    old = [q for q in train if seen.get(q) == hashes.get(q)]
-    new = [q for q in train if seen.get(q) != hashes.get(q)]
+    seen_queries = {str(k): str(v) for k, v in (lineage.get("queries") or {}).items()}
+    moved = [q for q in train if seen.get(q) != taught.get(q)]
+    if cfg.warm_lists == "new_queries" and seen_queries:
+        new = [q for q in train if seen_queries.get(q) != asked.get(q)]
+    else:  # "changed", or a lineage of before query hashes: every moved list is new
+        new = moved
+    fresh = set(new)
+    old = [q for q in train if q not in fresh]
     replayed = select_replay(old, cfg.replay, cfg.seed)
-    chosen = set(new) | set(replayed)
+    chosen = fresh | set(replayed)
     note = ""
     if not chosen:
-        note = "no new or changed list and no list replayed: training on all lists again"
+        note = "no new list and no list replayed: training on all lists again"
         chosen, replayed = set(train), old
     return StartPlan(PREVIOUS, cfg.init, note, [q for q in train if q in chosen], len(new),
-                     len(replayed), len(old) - len(replayed), hashes, seen)
+                     len(replayed), len(old) - len(replayed), taught, seen,
+                     changed=len(set(moved) - fresh), queries=asked,
+                     seen_queries=seen_queries)
 
 
 def _saved_plan(out: Path, fingerprint: dict) -> StartPlan | None:
@@ -146,7 +171,7 @@ def plan_start(cfg: TrainConfig, out: Path, lists: Path, data: TrainData, finger
         return saved
     hashes = list_hashes(lists)
     train = [x.qid for x in data.train]
-    plan = StartPlan(BASE, cfg.init, hashes=hashes)
+    plan = StartPlan(BASE, cfg.init, hashes=hashes[0], queries=hashes[1])
     if cfg.init == PREVIOUS:
         lineage, why = _previous(cfg, out)
         if lineage is None:
@@ -155,9 +180,10 @@ def plan_start(cfg: TrainConfig, out: Path, lists: Path, data: TrainData, finger
             plan.note = why
         else:
             plan = _warm_plan(cfg, lineage, hashes, train)
-            logger.info("starting from the previous model %s: %d new or changed lists, "
-                        "%d of %d unchanged replayed", model_dir(out), plan.new,
-                        plan.replayed, plan.replayed + plan.left_out)
+            logger.info("starting from the previous model %s: %d new lists (warm_lists: "
+                        "%s), %d of the %d others replayed (%d of them moved)",
+                        model_dir(out), plan.new, cfg.warm_lists, plan.replayed,
+                        plan.replayed + plan.left_out, plan.changed)
     if write:
         write_json(Path(out) / STATE_DIR / PLAN, {"fingerprint": fingerprint,
                                                   "plan": asdict(plan)})
@@ -181,10 +207,12 @@ def load_previous(model: torch.nn.Module, out: Path, cfg: TrainConfig) -> None:
 
 def write_lineage(out: Path, cfg: TrainConfig, plan: StartPlan | None, kept: str) -> None:
     """Record what the exported model (``out/model``) has learned from; written after it."""
-    if plan is None:
-        lists: dict[str, str] = {}
-    else:
-        lists = {BASE: {}, PREVIOUS: plan.seen}.get(kept, plan.hashes)
+    lists: dict[str, str] = {}
+    queries: dict[str, str] = {}
+    if plan is not None and kept == PREVIOUS:
+        lists, queries = plan.seen, plan.seen_queries
+    elif plan is not None and kept != BASE:
+        lists, queries = plan.hashes, plan.queries
     write_json(Path(out) / LINEAGE, {**student_identity(cfg), "kept": kept,
                                      "weights": weights_digest(model_dir(out)),
-                                     "lists": lists})
+                                     "lists": lists, "queries": queries})
