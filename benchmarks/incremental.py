@@ -64,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="train.init of the incremental arm (previous: warm start)")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-incremental")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/incremental.md")
+    p.add_argument("--fresh-state", type=Path, default=None,
+                   help="state.json of an earlier invocation whose fresh arm is taken as it "
+                        "is (not rerun): only the incremental arm runs")
     p.add_argument("--list-changes", action="store_true",
                    help="print only how the label stage's lists moved between the first and "
                         "the grown corpus (the run directories of an earlier --init previous "
@@ -196,9 +199,13 @@ def main(argv=None) -> int:
         copy_dir(dirs["incremental"], snapshot)
     timed: dict[str, dict] = {}
     scores: dict[str, dict] = {"incremental": {}, "fresh": {}}
+    arms = ["incremental", "fresh"]
+    if args.fresh_state is not None:
+        timed["fresh"], scores["fresh"] = read_state(args.fresh_state, "fresh")
+        arms = ["incremental"]
     sizes = (n_first, n_later, fresh_sample)
     for seed in args.seeds:  # the report is rewritten after each run: partial results stay
-        for arm in ("incremental", "fresh"):
+        for arm in arms:
             if warm and arm == "incremental":
                 copy_dir(snapshot, dirs[arm])
             extra = ["--set", f"train.seed={seed}", *sets[arm]]
@@ -207,15 +214,32 @@ def main(argv=None) -> int:
             else:
                 run(configs[arm], *extra)
             scores[arm][seed] = specialized(dirs[arm])
+            write_state(work / "state.json", timed, scores)
             if len(timed) == 2:
                 write_report(args, timed, before, scores, sizes, work)
     return 0
 
 
+def write_state(path: Path, timed: dict, scores: dict) -> None:
+    """Both arms' timings and per-seed scores (per query), for a later ``--fresh-state``."""
+    write_text(path, json.dumps({"timed": timed, "scores": {
+        arm: {str(seed): list(v) for seed, v in by_seed.items()}
+        for arm, by_seed in scores.items()}}, indent=1))
+
+
+def read_state(path: Path, arm: str) -> tuple[dict, dict[int, tuple[float, dict]]]:
+    """(timing, {seed: (nDCG@10, per query)}) of ``arm`` in a :func:`write_state` file."""
+    state = read_json(path)
+    return state["timed"][arm], {int(seed): (v[0], v[1])
+                                 for seed, v in state["scores"][arm].items()}
+
+
 def _lists(train: dict) -> str:
     if train.get("init") == "previous":
+        moved = train.get("lists_changed")
+        moved = f" ({moved} of the others moved)" if moved is not None else ""
         return (f"previous: {train.get('lists_new', 0)} new + "
-                f"{train.get('lists_replayed', 0)} replayed")
+                f"{train.get('lists_replayed', 0)} replayed{moved}")
     return f"base: {train.get('train_queries', '?')}"
 
 
@@ -256,6 +280,11 @@ def write_report(args, timed, before, scores, sizes, work: Path) -> None:
     counts = {arm: timed[arm]["generate"] for arm in timed}
     asked = counts["incremental"].get("asked", 0) / max(counts["fresh"].get("asked", 1), 1)
     stage_s = {arm: timed[arm]["stages"] for arm in timed}
+    fresh_from = ""
+    if args.fresh_state is not None:
+        fresh_from = (f" \\\n        --fresh-state {args.fresh_state}\n\nThe fresh arm was not "
+                      f"rerun: its timings and scores are those of `{args.fresh_state}`, "
+                      "an earlier invocation on the same corpus split.")
     text = f"""# A corpus that grows: incremental run vs fresh run
 
 Cranfield (tuning collection), {n_first} passages first and {n_later} ({args.later:.0%}) added
@@ -293,7 +322,7 @@ Command:
     flock -s /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/incremental.py \\
         {args.data} --sample {args.sample} --types {" ".join(args.types)} \\
         --threads {args.threads} --seeds {" ".join(map(str, args.seeds))} --init {args.init} \\
-        --probe-passages {args.probe_passages}
+        --probe-passages {args.probe_passages}{fresh_from}
 """
     write_text(args.out, text)
     print(text)

@@ -22,3 +22,28 @@ def test_list_changes_counts_the_queries_whose_top_k_kept_its_order(tmp_path):
     text = incremental.list_changes(tmp_path, depths=(1, 2, 3))
     assert "3 / 3, 2 queries in both, 1 new" in text
     assert "| 1 | 2 |" in text and "| 2 | 1 |" in text and "| 3 | 1 |" in text
+
+
+def _arm(wall: float, init: str) -> dict:
+    return {"to_train": {"wall": wall, "cpu": wall}, "all": {"wall": wall + 1, "cpu": wall + 1},
+            "stages": {"05-train": wall}, "generate": {"asked": 2, "stored": 1,
+                                                       "new_records": 3, "accepted": 3},
+            "train": {"init": init, "lists_new": 2, "lists_replayed": 1, "lists_changed": 4,
+                      "train_queries": 3}}
+
+
+def test_a_fresh_arm_saved_by_one_invocation_reports_beside_a_later_incremental_arm(tmp_path):
+    timed = {"incremental": _arm(10, "previous"), "fresh": _arm(40, "base")}
+    per_query = {"q1": 0.5, "q2": 0.25, "q3": 1.0}
+    scores = {"incremental": {1: (0.6, per_query)}, "fresh": {1: (0.5, per_query)}}
+    incremental.write_state(tmp_path / "state.json", timed, scores)
+    fresh_timed, fresh_scores = incremental.read_state(tmp_path / "state.json", "fresh")
+    assert fresh_timed == timed["fresh"] and fresh_scores == scores["fresh"]
+    args = incremental.parse_args(["data", "--seeds", "1", "--init", "previous", "--out",
+                                   str(tmp_path / "incremental.md"), "--fresh-state",
+                                   str(tmp_path / "state.json")])
+    incremental.write_report(args, timed, 5, scores, (80, 20, 100), tmp_path)
+    text = (tmp_path / "incremental.md").read_text()
+    assert "wall\n25%" in text  # 10 / 40 up to the trained model
+    assert "previous: 2 new + 1 replayed (4 of the others moved)" in text
+    assert "The fresh arm was not rerun" in text and "--fresh-state" in text
