@@ -67,6 +67,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fresh-state", type=Path, default=None,
                    help="state.json of an earlier invocation whose fresh arm is taken as it "
                         "is (not rerun): only the incremental arm runs")
+    p.add_argument("--first-set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="--set options of the untimed first run only (e.g. "
+                        "train.keep_base_if_better=false, so that the warm start has a "
+                        "trained model to start from)")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite the report from --work's state.json (its fresh arm replaced "
+                        "by --fresh-state's when given) and exit")
     p.add_argument("--list-changes", action="store_true",
                    help="print only how the label stage's lists moved between the first and "
                         "the grown corpus (the run directories of an earlier --init previous "
@@ -191,8 +198,11 @@ def main(argv=None) -> int:
                                      work / "store-fresh", args, fresh_sample)}
     warm = args.init == "previous"
     sets = {"incremental": ["--set", f"train.init={args.init}"], "fresh": []}
-    run(inc_early, "--set", f"train.seed={args.seeds[0]}", *sets["incremental"],
+    first_sets = [x for kv in args.first_set for x in ("--set", kv)]
+    run(inc_early, "--set", f"train.seed={args.seeds[0]}", *sets["incremental"], *first_sets,
         "--until", "train" if warm else "label")
+    if args.report_only:
+        return report_only(args, work, (n_first, n_later, fresh_sample))
     before = len(CompletionStore(work / "store-inc"))  # answers of the run on the first part
     snapshot = work / "incremental-first"
     if warm:
@@ -214,17 +224,36 @@ def main(argv=None) -> int:
             else:
                 run(configs[arm], *extra)
             scores[arm][seed] = specialized(dirs[arm])
-            write_state(work / "state.json", timed, scores)
+            write_state(work / "state.json", timed, scores, before)
             if len(timed) == 2:
                 write_report(args, timed, before, scores, sizes, work)
     return 0
 
 
-def write_state(path: Path, timed: dict, scores: dict) -> None:
-    """Both arms' timings and per-seed scores (per query), for a later ``--fresh-state``."""
-    write_text(path, json.dumps({"timed": timed, "scores": {
+def first_kept(work: Path) -> str:
+    """What the untimed first run's train stage kept (base / trained), when it trained."""
+    lineage = work / "incremental-first" / "05-train" / "lineage.json"
+    return read_json(lineage).get("kept", "?") if lineage.exists() else "not trained"
+
+
+def write_state(path: Path, timed: dict, scores: dict, before: int) -> None:
+    """Both arms' timings and per-seed scores (per query) and the store's answers before
+    the timed run, for a later ``--fresh-state`` or ``--report-only``."""
+    write_text(path, json.dumps({"timed": timed, "before": before, "scores": {
         arm: {str(seed): list(v) for seed, v in by_seed.items()}
         for arm, by_seed in scores.items()}}, indent=1))
+
+
+def report_only(args, work: Path, sizes: tuple[int, int, int]) -> int:
+    state = read_json(work / "state.json")
+    arms = [a for a in ("incremental", "fresh") if a in state["timed"]]
+    loaded = {arm: read_state(work / "state.json", arm) for arm in arms}
+    if args.fresh_state is not None:
+        loaded["fresh"] = read_state(args.fresh_state, "fresh")
+    timed = {arm: v[0] for arm, v in loaded.items()}
+    scores = {arm: v[1] for arm, v in loaded.items()}
+    write_report(args, timed, state["before"], scores, sizes, work)
+    return 0
 
 
 def read_state(path: Path, arm: str) -> tuple[dict, dict[int, tuple[float, dict]]]:
@@ -280,6 +309,7 @@ def write_report(args, timed, before, scores, sizes, work: Path) -> None:
     counts = {arm: timed[arm]["generate"] for arm in timed}
     asked = counts["incremental"].get("asked", 0) / max(counts["fresh"].get("asked", 1), 1)
     stage_s = {arm: timed[arm]["stages"] for arm in timed}
+    first_from = f" \\\n        --first-set {' '.join(args.first_set)}" if args.first_set else ""
     fresh_from = ""
     if args.fresh_state is not None:
         fresh_from = (f" \\\n        --fresh-state {args.fresh_state}\n\nThe fresh arm was not "
@@ -297,6 +327,7 @@ all {n_first + n_later} passages. Sample: {args.sample} passages of the first
 first {n_first} passages (up to {'train' if args.init == 'previous' else 'label'}, not timed)
 left {before} answers in the store.
 Label-free probe passages (`evaluate.labelfree.passages`): {args.probe_passages} in both arms.
+First run's own settings: {" ".join(args.first_set) or "none"} (kept model: {first_kept(work)}).
 Seeds {", ".join(map(str, args.seeds))} are train seeds; seconds are those of the seed-{
 args.seeds[0]} run (wall and CPU of all its processes, "to train": `corpusfit run --until
 train`, "with eval": plus the evaluate and report stages; on a shared machine CPU seconds
@@ -322,7 +353,7 @@ Command:
     flock -s /tmp/corpusfit-heavy.lock .venv/bin/python benchmarks/incremental.py \\
         {args.data} --sample {args.sample} --types {" ".join(args.types)} \\
         --threads {args.threads} --seeds {" ".join(map(str, args.seeds))} --init {args.init} \\
-        --probe-passages {args.probe_passages}{fresh_from}
+        --probe-passages {args.probe_passages}{first_from}{fresh_from}
 """
     write_text(args.out, text)
     print(text)
