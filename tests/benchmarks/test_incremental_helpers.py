@@ -36,7 +36,7 @@ def test_a_fresh_arm_saved_by_one_invocation_reports_beside_a_later_incremental_
     timed = {"incremental": _arm(10, "previous"), "fresh": _arm(40, "base")}
     per_query = {"q1": 0.5, "q2": 0.25, "q3": 1.0}
     scores = {"incremental": {1: (0.6, per_query)}, "fresh": {1: (0.5, per_query)}}
-    incremental.write_state(tmp_path / "state.json", timed, scores)
+    incremental.write_state(tmp_path / "state.json", timed, scores, 5)
     fresh_timed, fresh_scores = incremental.read_state(tmp_path / "state.json", "fresh")
     assert fresh_timed == timed["fresh"] and fresh_scores == scores["fresh"]
     args = incremental.parse_args(["data", "--seeds", "1", "--init", "previous", "--out",
