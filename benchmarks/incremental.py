@@ -196,13 +196,13 @@ def main(argv=None) -> int:
                                            work / "store-inc", args, args.sample),
                "fresh": write_config(work / "fresh.json", whole, dirs["fresh"],
                                      work / "store-fresh", args, fresh_sample)}
+    if args.report_only:
+        return report_only(args, work, (n_first, n_later, fresh_sample))
     warm = args.init == "previous"
     sets = {"incremental": ["--set", f"train.init={args.init}"], "fresh": []}
     first_sets = [x for kv in args.first_set for x in ("--set", kv)]
     run(inc_early, "--set", f"train.seed={args.seeds[0]}", *sets["incremental"], *first_sets,
         "--until", "train" if warm else "label")
-    if args.report_only:
-        return report_only(args, work, (n_first, n_later, fresh_sample))
     before = len(CompletionStore(work / "store-inc"))  # answers of the run on the first part
     snapshot = work / "incremental-first"
     if warm:

@@ -117,14 +117,14 @@ def test_runtime_only_fields_are_marked_and_left_out_of_the_fingerprint(tmp_path
     assert fp(device="cpu", cache_dir=str(tmp_path), precision="fp32") == base
     assert fp(seed=1) != base and fp(passages_per_query=4) != base  # these change results
     # the same hash as the hand-kept exclude list gave: trained folders stay up to date
-    # (fields added later, init, replay, guard and probe_queries, are left out while they
-    # hold their default)
+    # (fields added later, init, replay, warm_lists, guard and probe_queries, are left out
+    # while they hold their default)
     assert fp(init="previous") != base
     cfg = TrainConfig()
     stage = TrainStage(cfg, tmp_path / "l", tmp_path / "c")
     old = cfg.model_dump(mode="json", exclude={"device", "cache_dir", "precision",
                                                "trust_remote_code", "init", "replay",
-                                               "guard", "probe_queries"})
+                                               "warm_lists", "guard", "probe_queries"})
     old["student_fingerprint"] = stage.fingerprint_config()["student_fingerprint"]
     assert config_hash(old) == base
 
