@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from test_layers import LAYERS, SRC
+
+sys.path.insert(0, str(Path(__file__).parent / "pipeline"))
+from tiny_run import tiny_run_yaml  # noqa: E402
 
 from corpusfit.stages.layout import artifact_path
 
@@ -56,27 +60,8 @@ def test_the_map_lists_the_layers_in_the_order_of_the_layer_test():
     assert len(ranks) >= 10 and ranks == sorted(ranks)
 
 
-TINY = """corpus: {corpus}
-generate:
-  types: [question, keywords]
-  backend: {{name: "pipeline_fake_backend:TemplateBackend"}}
-mine:
-  retrievers: [{bert}, bm25]
-  depth: 6
-  fused_depth: 6
-  round_trip_depth: 6
-label:
-  teacher: bm25
-  score_depth: 6
-  list_size: 4
-  require_source_first: false
-  min_top_percentile: null
-  dev_fraction: 0.34
-train:
-  student: {bert}
-  queries_per_step: 4
-  dropout: false
-evaluate:
+# The tiny run of the pipeline tests, with the evaluate section the README's example reads.
+TINY_EXTRA = """evaluate:
   depth: 100
   agreement: false
 """
@@ -88,7 +73,8 @@ def readme_run(tmp_path_factory, tiny_bert, tiny_beir_factory):
     (a templated generator, BM25 teacher and tiny random student)."""
     folder = tmp_path_factory.mktemp("readme")
     corpus = tiny_beir_factory(folder / "beir")
-    (folder / "corpusfit.yaml").write_text(TINY.format(corpus=corpus, bert=tiny_bert))
+    (folder / "corpusfit.yaml").write_text(tiny_run_yaml(
+        corpus, tiny_bert, teacher="bm25", types="[question, keywords]", extra=TINY_EXTRA))
     code = re.search(r"```python\n(.*?)```", _section("Python API"), re.S).group(1)
     scope: dict = {}
     with pytest.MonkeyPatch.context() as mp:
