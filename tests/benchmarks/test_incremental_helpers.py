@@ -47,3 +47,28 @@ def test_a_fresh_arm_saved_by_one_invocation_reports_beside_a_later_incremental_
     assert "wall\n25%" in text  # 10 / 40 up to the trained model
     assert "previous: 2 new + 1 replayed (4 of the others moved)" in text
     assert "The fresh arm was not rerun" in text and "--fresh-state" in text
+
+
+def test_a_fresh_state_is_rebuilt_from_a_report_a_run_and_per_seed_copies(tmp_path):
+    import incremental_fresh_state as fs
+
+    report = ("| arm | a | b | c | d |\n| fresh | 100 | 120 | 150 | 170 |\n"
+              '```\n{\n "fresh": {"05-train": 9.0}\n}\n```\n')
+    for stage, counts in (("02-generate", {"asked": 4}), ("05-train", {"init": "base"})):
+        (tmp_path / "run" / stage).mkdir(parents=True)
+        (tmp_path / "run" / stage / "manifest.json").write_text(json.dumps({"counts": counts}))
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for seed, value in ((1, 0.5), (2, 0.7)):
+        (copies / f"seed{seed}.json").write_text(json.dumps(
+            {"retrievers": {"specialized": {"q1": value}}}))
+        (copies / f"seed{seed}-metrics.json").write_text(json.dumps({"retrievers": {
+            "specialized": {"name": "specialized", "metrics": {"nDCG@10": value}}}}))
+    (tmp_path / "r.md").write_text(report)
+    fs.main([str(tmp_path / "r.md"), str(tmp_path / "run"), str(copies),
+             str(tmp_path / "state.json")])
+    timed, scores = incremental.read_state(tmp_path / "state.json", "fresh")
+    assert timed["to_train"] == {"wall": 100.0, "cpu": 150.0}
+    assert timed["all"] == {"wall": 120.0, "cpu": 170.0}
+    assert timed["stages"] == {"05-train": 9.0} and timed["generate"] == {"asked": 4}
+    assert scores == {1: (0.5, {"q1": 0.5}), 2: (0.7, {"q1": 0.7})}
