@@ -136,6 +136,10 @@ class _BM25Teacher(_Teacher):
     language: Bm25Language = setting("bm25_language")
     stem: bool = setting("bm25_stem")
 
+    def terms(self) -> dict:
+        """How text becomes terms, as :class:`~corpusfit.retrieve.bm25.BM25Index` takes it."""
+        return {"language": self.language, "stem": self.stem}
+
 
 class BM25TeacherConfig(_BM25Teacher):
     """BM25 over the corpus (no model)."""

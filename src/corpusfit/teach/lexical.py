@@ -24,19 +24,15 @@ class BM25Teacher(Teacher):
             from corpusfit.retrieve.bm25 import BM25Index
 
             ids = list(corpus)
-            self._index = BM25Index(ids, [corpus[d] for d in ids], **self.terms())
+            self._index = BM25Index(ids, [corpus[d] for d in ids], **self.config.terms())
             # Passages arrive as text; identical texts get identical BM25 scores anyway.
             self._row = {corpus[d]: i for i, d in enumerate(ids)}
-
-    def terms(self) -> dict:
-        """How text becomes terms: the config's language and stemming, as BM25Index takes them."""
-        return {"language": self.config.language, "stem": self.config.stem}
 
     def _local(self, query: str, passages: list[str]) -> list[float]:
         """BM25 with statistics of the given passages only (texts outside the corpus)."""
         from corpusfit.retrieve.bm25 import BM25Index
 
-        index = BM25Index([str(i) for i in range(len(passages))], passages, **self.terms())
+        index = BM25Index([str(i) for i in range(len(passages))], passages, **self.config.terms())
         return [float(s) for s in index.score(query, list(range(len(passages))))]
 
     def score_lists(self, lists: Sequence[tuple[str, list[str]]]) -> list[list[float]]:

@@ -69,8 +69,7 @@ class BM25PRFTeacher(Teacher):
         each text's row."""
         from corpusfit.retrieve.bm25 import BM25Index
 
-        index = BM25Index([str(i) for i in range(len(texts))], texts,
-                          language=self.config.language, stem=self.config.stem)
+        index = BM25Index([str(i) for i in range(len(texts))], texts, **self.config.terms())
         tokens = index._tokenize(texts, return_ids=False)
         return index, [list(t) for t in tokens], {t: i for i, t in enumerate(texts)}
 
