@@ -59,11 +59,21 @@ def test_seeds_reproduce_and_differ_between_requests(decoded):
 
 @pytest.mark.slow
 def test_greedy_batched_matches_sequential(decoded):
-    # Batched matrix products round differently from one-row ones, so a near-tie may flip a
-    # token; the paths must still agree on most greedy outputs.
+    # Batched matrix products round differently from one-row ones (and differently per CPU
+    # kernel: 7 of 10 identical on AVX2, 6 on AVX-512), so a near-tie may flip a token and
+    # the rest of the text with it, even the first word; the paths must still agree on half
+    # the greedy outputs, and each batched output must be about its own passage (a sequence
+    # reading another's KV cells would not be).
     pairs = list(zip(decoded["greedy_batched"], decoded["greedy_sequential"]))
-    same = sum(a.text == b.text for a, b in pairs)
-    assert same >= 7, [(a.text, b.text) for a, b in pairs]
+    shown = [(a.text, b.text) for a, b in pairs]
+    assert sum(a.text == b.text for a, b in pairs) >= 5, shown
+    for req, (a, b) in zip(_requests(), pairs):
+        if a.text is None:
+            assert b.text is None
+            continue
+        words = set(a.text.lower().replace(",", " ").split())
+        overlap = [len(words & set(p.split())) for p in PASSAGES]
+        assert overlap[PASSAGES.index(req.passage)] == max(overlap), (a.text, overlap)
 
 
 @pytest.mark.slow
