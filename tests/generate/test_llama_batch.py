@@ -13,6 +13,7 @@ PASSAGES = ["the lift of a swept wing was measured in a supersonic wind tunnel a
             "heat transfer through a laminar boundary layer on a cooled flat plate",
             "the drag of slender bodies of revolution at transonic speeds"]
 TYPES = ["question", "keywords", "title"]
+STOP = {"a", "an", "the", "of", "in", "on", "at", "to", "and"}
 
 
 def _requests() -> list[Request]:
@@ -71,9 +72,10 @@ def test_greedy_batched_matches_sequential(decoded):
         if a.text is None:
             assert b.text is None
             continue
-        words = set(a.text.lower().replace(",", " ").split())
+        words = set(a.text.lower().replace(",", " ").split()) - STOP
         overlap = [len(words & set(p.split())) for p in PASSAGES]
-        assert overlap[PASSAGES.index(req.passage)] == max(overlap), (a.text, overlap)
+        own = overlap.pop(PASSAGES.index(req.passage))
+        assert own > max(overlap), (a.text, own, overlap)  # a tie would say nothing
 
 
 @pytest.mark.slow
